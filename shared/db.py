@@ -1,0 +1,263 @@
+"""Each service's database: the engine, the tables every service shares, and the unit of work.
+
+The unit of work is the only way a service writes. On commit it turns the state changes of the aggregates in
+the session into transition-history rows and outbox events, and commits them with the state in one
+transaction: a change is never kept without its event, nor an event sent for a change that was rolled back.
+For a consumed event it also writes the inbox row that makes a redelivery a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.clock import Clock
+from shared.events import Actor, Catalogue, Event, canonical_json
+from shared.statemachine import Aggregate, StateChange
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class ConcurrentUpdate(Exception):
+    """Another writer changed the same record first; the API answers 409 and the client may retry."""
+
+    code = "concurrent_update"
+
+
+def create_engine(url: str) -> Engine:
+    """An engine tuned for the backend: SQLite gets WAL and a busy timeout so threads can share a file."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        sa_event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy own BEGIN, so a transaction that only reads still holds its snapshot.
+        sa_event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> sa.MetaData:
+    """The metadata of one service's database, with constraint names stable across backends."""
+    return sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclass(frozen=True)
+class BusTables:
+    outbox: sa.Table
+    inbox: sa.Table
+    transitions: sa.Table
+
+
+def bus_tables(metadata: sa.MetaData) -> BusTables:
+    """The outbox, inbox and transition history, added to a service's own metadata."""
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Index("ix_outbox_unpublished", "published_at", "seq"),
+    )
+    inbox = sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    transitions = sa.Table(
+        "transitions",
+        metadata,
+        sa.Column("id", BigId, primary_key=True, autoincrement=True),
+        sa.Column("subject_type", sa.String(50), nullable=False),
+        sa.Column("subject_id", sa.String(64), nullable=False),
+        sa.Column("trigger", sa.String(50), nullable=False),
+        sa.Column("from_state", sa.String(50), nullable=False),
+        sa.Column("to_state", sa.String(50), nullable=False),
+        sa.Column("actor_id", sa.String(200), nullable=False),
+        sa.Column("actor_name", sa.String(200), nullable=False),
+        sa.Column("actor_role", sa.String(50), nullable=False),
+        sa.Column("actor_unit", sa.String(100)),
+        sa.Column("reason", sa.Text),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Index("ix_transitions_subject", "subject_type", "subject_id", "id"),
+    )
+    return BusTables(outbox=outbox, inbox=inbox, transitions=transitions)
+
+
+class UnitOfWork:
+    """One transaction of one service: load, change, record, commit once.
+
+    Use it as a context manager; leaving the block without :meth:`commit` rolls everything back.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        tables: BusTables,
+        catalogue: Catalogue,
+        clock: Clock,
+        producer: str,
+        *,
+        cause: Event | None = None,
+        correlation_id: str = "",
+        on_commit: Callable[[], None] = lambda: None,
+    ):
+        self._session_factory = session_factory
+        self.tables = tables
+        self.catalogue = catalogue
+        self.clock = clock
+        self.producer = producer
+        self.cause = cause
+        self.correlation_id = cause.correlation_id if cause else correlation_id
+        self._on_commit = on_commit
+        self._events: list[Event] = []
+        self.committed = False
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        self._events = []
+        self.committed = False
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.committed:
+            self.session.rollback()
+        self.session.close()
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def emit(
+        self,
+        type_: str,
+        *,
+        subject: str,
+        payload: dict[str, Any],
+        actor: Actor,
+        campaign: str | None = None,
+        unit: str | None = None,
+        version: int = 1,
+    ) -> Event:
+        """Queue an event that is not a state change (an import, a setting); it commits with the rest."""
+        event = Event(
+            type=type_,
+            version=version,
+            occurred_at=self.now(),
+            producer=self.producer,
+            actor=actor,
+            subject=subject,
+            payload=payload,
+            campaign=campaign,
+            unit=unit,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause.id if self.cause else None,
+        )
+        self._events.append(event)
+        return event
+
+    def already_handled(self, event: Event) -> bool:
+        inbox = self.tables.inbox
+        return self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id == event.id)).first() is not None
+
+    def commit(self) -> list[Event]:
+        """Write the history, the outbox and (for a consumed event) the inbox row with the state; commit."""
+        changes = sorted(self._collect_changes(), key=lambda change: change.sequence)
+        events = [self._record(change) for change in changes] + self._events
+        now = self.now()
+        if events:
+            self.session.execute(
+                self.tables.outbox.insert(),
+                [
+                    {
+                        "event_id": e.id,
+                        "type": e.type,
+                        "body": canonical_json(self.catalogue.to_message(e)),
+                        "created_at": now,
+                    }
+                    for e in events
+                ],
+            )
+        if self.cause is not None:
+            self.session.execute(
+                self.tables.inbox.insert().values(event_id=self.cause.id, type=self.cause.type, handled_at=now)
+            )
+        try:
+            self.session.commit()
+        except StaleDataError as err:
+            self.session.rollback()
+            raise ConcurrentUpdate(str(err)) from err
+        self.committed = True
+        self._events = []
+        if events:
+            self._on_commit()
+        return events
+
+    def _collect_changes(self) -> list[StateChange]:
+        seen = list(self.session.new) + list(self.session.identity_map.values())
+        return [change for obj in seen if isinstance(obj, Aggregate) for change in obj.pull_changes()]
+
+    def _record(self, change: StateChange) -> Event:
+        event = Event(
+            type=change.event_type,
+            version=change.event_version,
+            occurred_at=change.at,
+            producer=self.producer,
+            actor=change.actor,
+            subject=change.subject_id,
+            payload=change.payload,
+            campaign=change.campaign,
+            unit=change.unit,
+            correlation_id=self.correlation_id,
+            causation_id=self.cause.id if self.cause else None,
+        )
+        self.session.execute(
+            self.tables.transitions.insert().values(
+                subject_type=change.subject_type,
+                subject_id=change.subject_id,
+                trigger=change.trigger,
+                from_state=change.source,
+                to_state=change.dest,
+                actor_id=change.actor.id,
+                actor_name=change.actor.name,
+                actor_role=change.actor.role,
+                actor_unit=change.actor.unit,
+                reason=change.reason,
+                occurred_at=change.at,
+                event_id=event.id,
+            )
+        )
+        return event
