@@ -1,0 +1,239 @@
+"""A service's consumer: every event applied once, acknowledged only after its effect committed.
+
+- The envelope and payload are checked against the catalogue first; a message that fails is dead-lettered at
+  once with the reason (retrying cannot mend it).
+- The handler runs in a unit of work that also writes the event's inbox row; a redelivered event finds its row
+  and is acknowledged without running the handler again.
+- A handler that raises is tried again after a back-off that doubles each time. The message stays unacknowledged
+  meanwhile and the consumer goes on with other messages, so one failing event does not stall the queue.
+  After the last try it is published to the service's dead-letter queue with the reason, then acknowledged.
+- If the process dies at any point before the ack, the broker delivers the message again.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kombu import Connection, Consumer, Producer
+from kombu.message import Message
+from kombu.mixins import ConsumerMixin
+
+from shared.bus import Topology, connect
+from shared.clock import Clock
+from shared.db import UnitOfWork
+from shared.events import Catalogue, Event, InvalidEvent
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event, UnitOfWork], object]
+UnitOfWorkFactory = Callable[[Event], UnitOfWork]
+
+# Headers of a dead letter: enough for an operator to decide, and for a replay to find its way back.
+DEAD_REASON = "x-thidua-reason"
+DEAD_QUEUE = "x-thidua-queue"
+DEAD_ATTEMPTS = "x-thidua-attempts"
+DEAD_AT = "x-thidua-dead-lettered-at"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5
+    backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 30.0
+
+    def delay(self, failed_attempts: int) -> float:
+        return float(min(self.backoff_seconds * 2 ** (failed_attempts - 1), self.max_backoff_seconds))
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a service consumes: a handler per event type, and optionally one for every other type."""
+
+    handlers: Mapping[str, Handler]
+    fallback: Handler | None = None
+
+    @property
+    def routing_keys(self) -> tuple[str, ...]:
+        return ("#",) if self.fallback else tuple(sorted(self.handlers))
+
+    def handler_for(self, event_type: str) -> Handler | None:
+        return self.handlers.get(event_type, self.fallback)
+
+
+@dataclass(order=True)
+class _Retry:
+    due: float
+    seq: int
+    attempt: int
+    message: Message = None  # type: ignore[assignment]
+    event: Event = None  # type: ignore[assignment]
+
+
+class ServiceConsumer(ConsumerMixin):
+    def __init__(
+        self,
+        service: str,
+        connection: Connection,
+        topology: Topology,
+        catalogue: Catalogue,
+        subscription: Subscription,
+        unit_of_work: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        policy: RetryPolicy = RetryPolicy(),
+        prefetch: int = 32,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
+        self.service = service
+        self.connection = connection
+        self.topology = topology
+        self.catalogue = catalogue
+        self.subscription = subscription
+        self.unit_of_work = unit_of_work
+        self.clock = clock
+        self.policy = policy
+        self.prefetch = prefetch
+        self.monotonic = monotonic
+        self._retries: list[_Retry] = []
+        self._seq = itertools.count()
+        self._publisher: Connection | None = None
+        self.applied = 0
+        self.duplicates = 0
+        self.dead_lettered = 0
+
+    # -- kombu wiring ---------------------------------------------------------------------------------------
+
+    def get_consumers(self, consumer_cls: Callable[..., Consumer], channel: Any) -> list[Consumer]:
+        self.topology.declare(self.connection)
+        return [
+            consumer_cls(
+                queues=[self.topology.queue(self.service)],
+                callbacks=[self.on_message],
+                accept=["json"],
+                prefetch_count=self.prefetch,
+            )
+        ]
+
+    def on_connection_revived(self) -> None:
+        # Unacknowledged messages of a lost connection come back from the broker; forget their retries.
+        self._retries.clear()
+
+    def on_iteration(self) -> None:
+        self._run_due_retries()
+
+    def on_decode_error(self, message: Message, exc: Exception) -> None:
+        self._dead_letter(message, f"undecodable message: {exc}", attempts=1)
+
+    def run_until_stopped(self, poll_seconds: float = 0.1) -> None:
+        """Consume until :attr:`should_stop` is set; short polls keep retries close to their due time."""
+        self.run(safety_interval=poll_seconds)
+
+    # -- one message ----------------------------------------------------------------------------------------
+
+    def on_message(self, body: Any, message: Message) -> None:
+        try:
+            event = self.catalogue.from_message(body, accept_unknown=self.subscription.fallback is not None)
+        except InvalidEvent as err:
+            self._dead_letter(message, str(err), attempts=1)
+            return
+        if self.subscription.handler_for(event.type) is None:
+            self._dead_letter(message, f"{self.service} has no handler for {event.type}", attempts=1)
+            return
+        self._attempt(event, message, attempt=1)
+        self._run_due_retries()
+
+    def apply(self, event: Event) -> bool:
+        """Apply ``event`` once: False when the inbox shows it was applied before."""
+        handler = self.subscription.handler_for(event.type)
+        assert handler is not None
+        with self.unit_of_work(event) as uow:
+            if uow.already_handled(event):
+                return False
+            handler(event, uow)
+            uow.commit()
+        return True
+
+    def _attempt(self, event: Event, message: Message, attempt: int) -> None:
+        try:
+            applied = self.apply(event)
+        except Exception as err:
+            if attempt >= self.policy.attempts:
+                log.error(
+                    "%s: %s %s failed %d times, dead-lettering: %s",
+                    self.service,
+                    event.type,
+                    event.id,
+                    attempt,
+                    err,
+                )
+                self._dead_letter(message, f"{type(err).__name__}: {err}", attempts=attempt)
+            else:
+                delay = self.policy.delay(attempt)
+                log.warning(
+                    "%s: %s %s failed (try %d), again in %.2fs: %s",
+                    self.service,
+                    event.type,
+                    event.id,
+                    attempt,
+                    delay,
+                    err,
+                )
+                heapq.heappush(
+                    self._retries,
+                    _Retry(self.monotonic() + delay, next(self._seq), attempt + 1, message, event),
+                )
+            return
+        message.ack()
+        if applied:
+            self.applied += 1
+        else:
+            self.duplicates += 1
+
+    def _run_due_retries(self) -> None:
+        while self._retries and self._retries[0].due <= self.monotonic():
+            retry = heapq.heappop(self._retries)
+            self._attempt(retry.event, retry.message, retry.attempt)
+
+    def _dead_letter(self, message: Message, reason: str, attempts: int) -> None:
+        """Park the message with its reason in the service's dead-letter queue, then let the original go."""
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                DEAD_REASON: reason[:2000],
+                DEAD_QUEUE: self.topology.queue_name(self.service),
+                DEAD_ATTEMPTS: attempts,
+                DEAD_AT: self.clock.now().isoformat(),
+            }
+        )
+        properties = message.properties or {}
+        self._producer().publish(
+            message.body,
+            exchange=self.topology.dead_letters,
+            routing_key=self.service,
+            headers=headers,
+            message_id=properties.get("message_id"),
+            content_type=message.content_type or "application/octet-stream",
+            content_encoding=message.content_encoding or "binary",
+            delivery_mode=2,
+            retry=True,
+        )
+        message.ack()
+        self.dead_lettered += 1
+
+    def _producer(self) -> Producer:
+        # Its own connection: waiting for a confirm on the consuming connection could run the next delivery
+        # inside this one.
+        if self._publisher is None:
+            self._publisher = connect(self.connection.as_uri(include_password=True))
+        return Producer(self._publisher.default_channel)
+
+    def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.release()
+            self._publisher = None
