@@ -1,0 +1,159 @@
+"""The HTTP face of the services: one Flask app per service, mounted under its prefix in every process.
+
+Each service app serves its routes, ``openapi.json`` (generated from the marshmallow schemas) and ``docs``
+(Swagger UI, shipped with the package so it works offline). The process app mounts the service apps at
+``/<service>`` and answers ``/healthz`` (alive) and ``/readyz`` (every database and the broker reachable).
+The same apps run in ``thidua run`` and under gunicorn, so paths are the same in both modes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import swagger_ui_bundle
+from flask import Flask, Response, jsonify, request, send_from_directory
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+from shared.auth import TokenAuthority
+from shared.db import ConcurrentUpdate
+from shared.problems import Problem, validation_problem
+from shared.service import ServiceRuntime
+from shared.statemachine import IllegalTransition
+
+log = logging.getLogger(__name__)
+
+
+class ProblemApi(Api):
+    """flask-smorest, with every HTTP error answered as problem+json."""
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        data = getattr(error, "data", None) or {}
+        if error.code == 422 and "messages" in data:
+            # webargs: {"json": {"field": [...]}} — one location per request in this API.
+            location, messages = next(iter(data["messages"].items()))
+            return validation_problem(messages, location).response()
+        return Problem(
+            error.code or 500,
+            _HTTP_CODES.get(error.code or 500, "http_error"),
+            _HTTP_DETAILS.get(error.code or 500, error.description or ""),
+        ).response()
+
+
+def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask:
+    spec = runtime.spec
+    app = Flask(f"thidua.{spec.name}")
+    app.config.update(
+        API_TITLE=spec.title,
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"/{spec.name}/swagger-ui/",
+        MAX_CONTENT_LENGTH=runtime.settings.max_upload_bytes + 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    api = ProblemApi(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    api.register_blueprint(spec.blueprint)
+    app.extensions["thidua.runtime"] = runtime
+    app.extensions["thidua.tokens"] = tokens
+    _register_errors(app)
+
+    @app.get("/swagger-ui/<path:filename>")
+    def swagger_ui(filename: str) -> Response:
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    return app
+
+
+def _register_errors(app: Flask) -> None:
+    app.register_error_handler(Problem, lambda err: err.response())
+    app.register_error_handler(
+        IllegalTransition,
+        lambda err: Problem(
+            409,
+            err.code,
+            f"Không thể '{err.trigger}' khi hồ sơ đang ở trạng thái '{err.state}'.",
+            state=err.state,
+            trigger=err.trigger,
+            allowed=err.allowed,
+        ).response(),
+    )
+    app.register_error_handler(
+        ConcurrentUpdate,
+        lambda err: Problem(
+            409, err.code, "Hồ sơ vừa được người khác thay đổi; vui lòng tải lại rồi thử lại."
+        ).response(),
+    )
+
+    @app.errorhandler(Exception)
+    def unexpected(err: Exception) -> Response:
+        if isinstance(err, HTTPException):
+            return ProblemApi.handle_http_exception(None, err)  # type: ignore[arg-type]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return Problem(500, "internal_error", "Hệ thống gặp lỗi ngoài dự kiến; vui lòng thử lại sau.").response()
+
+
+def create_process_app(
+    runtimes: Sequence[ServiceRuntime],
+    tokens: TokenAuthority,
+    broker_ready: Callable[[], str | None],
+    root: Flask | None = None,
+) -> Flask:
+    """The WSGI app of one process: the services under their prefixes, and the health routes."""
+    app = root or Flask("thidua")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(status="ok", services=[r.name for r in runtimes])
+
+    @app.get("/readyz")
+    def readyz() -> Any:
+        checks = {f"database:{r.name}": r.database_ready() for r in runtimes}
+        checks["broker"] = broker_ready()
+        failing = {name: why for name, why in checks.items() if why}
+        body = {
+            "status": "ready" if not failing else "unavailable",
+            "checks": {k: v or "ok" for k, v in checks.items()},
+        }
+        return jsonify(body), 200 if not failing else 503
+
+    mounts: dict[str, WSGIApplication] = {f"/{r.name}": create_service_app(r, tokens) for r in runtimes}
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)  # type: ignore[method-assign]
+    return app
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    500: "internal_error",
+}
+_HTTP_DETAILS = {
+    400: "Yêu cầu không hợp lệ.",
+    404: "Không tìm thấy địa chỉ hoặc đối tượng được yêu cầu.",
+    405: "Địa chỉ này không hỗ trợ phương thức được dùng.",
+    413: "Dữ liệu gửi lên quá lớn.",
+    415: "Loại dữ liệu gửi lên không được chấp nhận.",
+}

@@ -1,0 +1,127 @@
+"""A service as the processes see it: its definition, and its wiring in one process.
+
+Every service defines one :class:`ServiceSpec` (name, tables, blueprint, subscription, migrations). A process
+(embedded, gunicorn, or a worker) builds a :class:`ServiceRuntime` for each service it runs; the runtime is
+what handlers, routes and consumers get: a unit of work, the clock, the campaigns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+from kombu import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.bus import Topology, connect
+from shared.campaigns import Campaign
+from shared.clock import Clock
+from shared.consumer import RetryPolicy, ServiceConsumer, Subscription
+from shared.db import BusTables, UnitOfWork, create_engine
+from shared.events import Catalogue, Event
+from shared.outbox import OutboxRelay
+from shared.settings import Settings
+
+M = TypeVar("M")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    metadata: sa.MetaData
+    tables: BusTables
+    blueprint: Blueprint
+    subscription: Subscription
+    migrations: Path
+
+
+class ServiceRuntime:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        topology: Topology,
+        *,
+        clock: Clock,
+        catalogue: Catalogue,
+        campaigns: Mapping[str, Campaign],
+    ):
+        self.spec = spec
+        self.name = spec.name
+        self.settings = settings
+        self.topology = topology
+        self.clock = clock
+        self.catalogue = catalogue
+        self.campaigns = campaigns
+        self.engine = create_engine(settings.database_url_for(spec.name))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.relay = OutboxRelay(
+            self.engine,
+            spec.tables.outbox,
+            topology,
+            settings.broker_url,
+            clock,
+            batch=settings.outbox_batch,
+            poll_seconds=settings.outbox_poll_seconds,
+            name=f"{spec.name}-relay",
+        )
+
+    def unit_of_work(self, *, cause: Event | None = None, correlation_id: str | None = None) -> UnitOfWork:
+        return UnitOfWork(
+            self.sessions,
+            self.spec.tables,
+            self.catalogue,
+            self.clock,
+            self.name,
+            cause=cause,
+            correlation_id=correlation_id or str(uuid.uuid4()),
+            on_commit=self.relay.wake,
+        )
+
+    def execute(self, handler: Callable[[M, UnitOfWork], R], message: M, *, correlation_id: str | None = None) -> R:
+        """Run a command handler in its own unit of work and commit once; an exception commits nothing."""
+        with self.unit_of_work(correlation_id=correlation_id) as uow:
+            result = handler(message, uow)
+            uow.commit()
+            return result
+
+    def consumer(self, connection: Connection | None = None) -> ServiceConsumer:
+        return ServiceConsumer(
+            self.name,
+            connection or connect(self.settings.broker_url),
+            self.topology,
+            self.catalogue,
+            self.spec.subscription,
+            lambda event: self.unit_of_work(cause=event),
+            self.clock,
+            policy=RetryPolicy(
+                attempts=self.settings.retry_attempts,
+                backoff_seconds=self.settings.retry_backoff_seconds,
+                max_backoff_seconds=self.settings.retry_backoff_max_seconds,
+            ),
+            prefetch=self.settings.consumer_prefetch,
+        )
+
+    def session(self) -> Session:
+        """A read-only session for queries that change nothing (lists, downloads)."""
+        return self.sessions()
+
+    def database_ready(self) -> str | None:
+        """None when the database answers, else why not."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except Exception as err:
+            return f"{type(err).__name__}: {err}"[:300]
+        return None
+
+    def close(self) -> None:
+        self.relay.stop()
+        self.engine.dispose()
