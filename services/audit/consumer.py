@@ -1,0 +1,5 @@
+"""The events the audit service consumes, and the handler of each."""
+
+from shared.consumer import Subscription
+
+SUBSCRIPTION = Subscription(handlers={})

@@ -1,0 +1,5 @@
+"""The events the awards service consumes, and the handler of each."""
+
+from shared.consumer import Subscription
+
+SUBSCRIPTION = Subscription(handlers={})

@@ -1,0 +1,137 @@
+"""The composition root: the services one process runs, wired to one set of settings, one clock and one bus.
+
+``thidua run`` builds a :class:`System` of all four services; ``thidua serve`` and ``thidua worker`` build one of
+a single service; the tests build whichever they need. Nothing is connected or started at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+
+from flask import Flask
+
+from shared.auth import TokenAuthority, data_dir_key
+from shared.bus import Topology, connect
+from shared.campaigns import Campaign, load_campaigns
+from shared.catalogue import CATALOGUE
+from shared.clock import Clock, clock_from_setting
+from shared.consumer import ServiceConsumer
+from shared.events import Catalogue
+from shared.http import create_process_app
+from shared.migrations import ensure_database, upgrade
+from shared.service import ServiceRuntime, ServiceSpec
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = ("intake", "review", "awards", "audit")
+
+
+def service_spec(name: str) -> ServiceSpec:
+    if name not in SERVICE_NAMES:
+        raise ValueError(f"unknown service {name!r}; the services are {', '.join(SERVICE_NAMES)}")
+    spec: ServiceSpec = importlib.import_module(f"services.{name}").SERVICE
+    return spec
+
+
+def topology_for(settings: Settings) -> Topology:
+    """Every service's queue and bindings: a process declares them all, so no publish finds a queue missing."""
+    return Topology.of(
+        {name: service_spec(name).subscription.routing_keys for name in SERVICE_NAMES}, settings.bus_namespace
+    )
+
+
+def signing_key(settings: Settings) -> str:
+    return settings.secret_key or data_dir_key(settings.data_dir)
+
+
+class System:
+    def __init__(
+        self,
+        settings: Settings,
+        services: Iterable[str] = SERVICE_NAMES,
+        *,
+        clock: Clock | None = None,
+        catalogue: Catalogue = CATALOGUE,
+        campaigns: Mapping[str, Campaign] | None = None,
+    ):
+        self.settings = settings
+        if settings.database_url.startswith("sqlite") and "{data_dir}" in settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = clock or clock_from_setting(settings.now)
+        self.campaigns = campaigns if campaigns is not None else load_campaigns(settings.campaigns_dir)
+        self.tokens = TokenAuthority(signing_key(settings), self.clock, settings.token_hours)
+        self.topology = topology_for(settings)
+        self.runtimes = {
+            name: ServiceRuntime(
+                service_spec(name),
+                settings,
+                self.topology,
+                clock=self.clock,
+                catalogue=catalogue,
+                campaigns=self.campaigns,
+            )
+            for name in services
+        }
+        self._consumers: list[tuple[ServiceConsumer, threading.Thread]] = []
+
+    # -- set-up ---------------------------------------------------------------------------------------------
+
+    def upgrade_databases(self) -> list[str]:
+        """Bring every database to the newest migration; return what was done, for the command to print."""
+        done = []
+        for runtime in self.runtimes.values():
+            url = self.settings.database_url_for(runtime.name)
+            if ensure_database(url):
+                done.append(f"{runtime.name}: created database")
+            upgrade(runtime.spec.migrations, runtime.engine)
+            done.append(f"{runtime.name}: schema up to date")
+        return done
+
+    def declare_topology(self) -> None:
+        with connect(self.settings.broker_url) as connection:
+            self.topology.declare(connection)
+
+    def wsgi(self) -> Flask:
+        return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready)
+
+    def broker_ready(self) -> str | None:
+        try:
+            with connect(self.settings.broker_url) as connection:
+                connection.ensure_connection(max_retries=1)
+        except Exception as err:
+            return f"{type(err).__name__}: {err}"[:300]
+        return None
+
+    # -- running --------------------------------------------------------------------------------------------
+
+    def start_relays(self) -> None:
+        for runtime in self.runtimes.values():
+            runtime.relay.start()
+
+    def start_consumers(self) -> None:
+        """One consumer thread per service, each on its own connection (kombu connections are not shared)."""
+        for runtime in self.runtimes.values():
+            consumer = runtime.consumer()
+            thread = threading.Thread(target=consumer.run_until_stopped, name=f"{runtime.name}-consumer", daemon=True)
+            thread.start()
+            self._consumers.append((consumer, thread))
+
+    @property
+    def consumers(self) -> dict[str, ServiceConsumer]:
+        return {consumer.service: consumer for consumer, _ in self._consumers}
+
+    def stop(self) -> None:
+        """Stop consuming (in-flight messages finish and are acknowledged), send what is committed, close."""
+        for consumer, _ in self._consumers:
+            consumer.should_stop = True
+        for consumer, thread in self._consumers:
+            thread.join(timeout=15)
+            consumer.close()
+            consumer.connection.release()
+        self._consumers.clear()
+        for runtime in self.runtimes.values():
+            runtime.close()

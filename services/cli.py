@@ -1,0 +1,229 @@
+"""The ``thidua`` command: run the system, its services and workers, issue tokens, migrate, handle dead letters."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key
+from shared.auth import ROLES, Principal, TokenAuthority
+from shared.bus import connect
+from shared.clock import clock_from_setting, parse_instant
+from shared.deadletters import list_dead_letters, replay_dead_letters
+from shared.migrations import revision
+from shared.settings import Settings, SettingsError
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Data folder (THIDUA_DATA_DIR)."
+)
+service_argument = click.argument("service", type=click.Choice(SERVICE_NAMES))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as err:
+        raise click.UsageError(str(err)) from None
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """thidua: emulation campaigns and their awards (thi đua, khen thưởng)."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (THIDUA_HOST).")
+@click.option("--port", type=int, help="Port to listen on (THIDUA_PORT, default 8000).")
+@data_dir_option
+@click.option("--now", help="Start the clock at this ISO 8601 instant, e.g. 2021-12-01T08:00 (THIDUA_NOW).")
+def run(host: str | None, port: int | None, data_dir: Path | None, now: str | None) -> None:
+    """Run the whole system in one process: SQLite, the in-memory bus, all four services."""
+    from services.embedded import run_embedded
+
+    if now:
+        _check_instant(now)
+    run_embedded(load_settings(host=host, port=port, data_dir=data_dir, now=now))
+
+
+@main.command()
+@service_argument
+@click.option("--host", help="Address to listen on (THIDUA_HOST).")
+@click.option("--port", type=int, help="Port to listen on (THIDUA_PORT).")
+@click.option("--workers", type=int, help="gunicorn worker processes (THIDUA_WORKERS).")
+def serve(service: str, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve one service's HTTP API under gunicorn (production mode)."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = load_settings(host=host, port=port, workers=workers)
+
+    def create_app() -> Any:
+        system = System(settings, [service])
+        system.start_relays()
+        return system.wsgi()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("proc_name", f"thidua-{service}")
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            return create_app()
+
+    Server().run()
+
+
+@main.command()
+@service_argument
+def worker(service: str) -> None:
+    """Consume one service's queue and relay its outbox (production mode); stops cleanly on SIGTERM."""
+    settings = load_settings()
+    system = System(settings, [service])
+    system.start_relays()
+    consumer = system.runtimes[service].consumer()
+    _on_stop_signal(lambda: setattr(consumer, "should_stop", True))
+    click.echo(f"{service}: consuming {system.topology.queue_name(service)} on {consumer.connection.as_uri()}")
+    try:
+        consumer.run_until_stopped()
+    finally:
+        consumer.close()
+        consumer.connection.release()
+        system.stop()
+    click.echo(f"{service}: stopped after {consumer.applied} events applied, {consumer.dead_lettered} dead-lettered")
+
+
+@main.command()
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES), help="Repeat for more.")
+@click.option("--name", required=True, help="The person's full name, as it should appear in the audit log.")
+@click.option("--unit", help="The person's unit code (required for unit_clerk), e.g. hoa-tan.")
+@click.option("--person", help="A stable id for the person (default: derived from the name and unit).")
+@click.option("--hours", type=float, help="Validity in hours (THIDUA_TOKEN_HOURS, default 12).")
+@data_dir_option
+def token(
+    roles: tuple[str, ...],
+    name: str,
+    unit: str | None,
+    person: str | None,
+    hours: float | None,
+    data_dir: Path | None,
+) -> None:
+    """Print a bearer token that the running system accepts."""
+    settings = load_settings(data_dir=data_dir)
+    clock = clock_from_setting(settings.now)
+    authority = TokenAuthority(signing_key(settings), clock, settings.token_hours)
+    person_id = person or _slug(f"{name} {unit or ''}")
+    try:
+        click.echo(authority.issue(Principal(person_id, name, frozenset(roles), unit), hours))
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+
+
+@main.group()
+def db() -> None:
+    """Databases: migrations of each service."""
+
+
+@db.command("upgrade")
+@click.argument("services", nargs=-1, type=click.Choice(SERVICE_NAMES))
+@data_dir_option
+def db_upgrade(services: tuple[str, ...], data_dir: Path | None) -> None:
+    """Create (PostgreSQL) and migrate the databases of SERVICES (default: all)."""
+    system = System(load_settings(data_dir=data_dir), services or SERVICE_NAMES)
+    try:
+        for line in system.upgrade_databases():
+            click.echo(line)
+    finally:
+        system.stop()
+
+
+@db.command("revision")
+@service_argument
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(service: str, message: str) -> None:
+    """Write a new migration of SERVICE from its models (for developers)."""
+    system = System(load_settings(), [service])
+    try:
+        revision(service_spec(service).migrations, system.runtimes[service].engine, message)
+    finally:
+        system.stop()
+
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """Messages that failed every try: list them with their reasons, replay them."""
+
+
+@dead_letters.command("list")
+@click.option("--service", "services", multiple=True, type=click.Choice(SERVICE_NAMES), help="Default: all.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def dead_letters_list(services: tuple[str, ...], as_json: bool) -> None:
+    """List dead letters with their reasons; nothing is removed."""
+    system = System(load_settings(), [])
+    with connect(system.settings.broker_url) as connection:
+        total = 0
+        for service in services or SERVICE_NAMES:
+            for letter in list_dead_letters(connection, system.topology, service):
+                total += 1
+                if as_json:
+                    click.echo(json.dumps(letter.as_dict(), ensure_ascii=False))
+                else:
+                    click.echo(
+                        f"{letter.service}\t{letter.message_id}\t{letter.event_type}\t{letter.attempts} tries\t"
+                        f"{letter.dead_lettered_at}\t{letter.reason}"
+                    )
+    if not as_json:
+        click.echo(f"{total} dead letter(s)", err=True)
+
+
+@dead_letters.command("replay")
+@click.option("--service", "services", multiple=True, type=click.Choice(SERVICE_NAMES), help="Default: all.")
+@click.option("--id", "message_ids", multiple=True, help="Replay only these message ids (repeat).")
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter of the services.")
+def dead_letters_replay(services: tuple[str, ...], message_ids: tuple[str, ...], replay_all: bool) -> None:
+    """Send dead letters back to the queue they came from."""
+    if not message_ids and not replay_all:
+        raise click.UsageError("name the messages with --id, or replay everything with --all")
+    system = System(load_settings(), [])
+    with connect(system.settings.broker_url) as connection:
+        for service in services or SERVICE_NAMES:
+            replayed = replay_dead_letters(connection, system.topology, service, set(message_ids) or None)
+            click.echo(f"{service}: replayed {len(replayed)}")
+
+
+def _on_stop_signal(stop: Callable[[], None]) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _check_instant(text: str) -> None:
+    try:
+        parse_instant(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--now") from None
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode().lower()
+    return "-".join("".join(c if c.isalnum() else " " for c in ascii_text).split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
