@@ -139,6 +139,4 @@ def _as_utc(instant: datetime) -> datetime:
 def _require_aware(instant: datetime) -> None:
     # A naive datetime could be UTC or local; guessing would shift deadlines by seven hours.
     if instant.tzinfo is None or instant.utcoffset() is None:
-        raise ValueError(
-            f"naive datetime {instant.isoformat()} has no timezone; instants must be timezone-aware"
-        )
+        raise ValueError(f"naive datetime {instant.isoformat()} has no timezone; instants must be timezone-aware")

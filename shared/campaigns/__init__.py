@@ -262,9 +262,7 @@ class _Text(fields.String):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(required=True, validate=validate.Regexp(r"\S", error="Must not be blank."), **kwargs)
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         return unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
 
 
@@ -280,9 +278,7 @@ def _count(minimum: int = 0, **kwargs: Any) -> fields.Integer:
 class _Flag(fields.Field[bool]):
     """TOML has real booleans; accepting "yes" or 1 would hide a typo in a rule."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> bool:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
         if not isinstance(value, bool):
             raise ValidationError(_NOT_A_FLAG)
         return value
@@ -291,9 +287,7 @@ class _Flag(fields.Field[bool]):
 class _Day(fields.Field[date]):
     """A TOML date or an ISO string; a date-time is refused because deadlines are whole local days."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> date:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> date:
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
         if not isinstance(value, str) or not _ISO_DAY.match(value):
@@ -307,9 +301,7 @@ class _Day(fields.Field[date]):
 class _Percent(fields.Field[Fraction]):
     """A percent string parsed exactly, because 59.999 % must compare below 60 %; floats would blur that."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> Fraction:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Fraction:
         if not isinstance(value, str):
             raise ValidationError(_NOT_A_PERCENT)
         try:
@@ -326,9 +318,7 @@ class _Percent(fields.Field[Fraction]):
 class _Ratio(fields.Field[Fraction]):
     """A ratio string such as "2/3" or "0.15"; two thirds has no exact decimal or percent form."""
 
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> Fraction:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Fraction:
         if not isinstance(value, str):
             raise ValidationError(_NOT_A_RATIO)
         try:
@@ -338,9 +328,7 @@ class _Ratio(fields.Field[Fraction]):
 
 
 class _Timezone(fields.String):
-    def _deserialize(
-        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
-    ) -> str:
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs)
         try:
             ZoneInfo(name)
@@ -571,9 +559,7 @@ def load_campaigns(extra_dir: Path | None = None) -> dict[str, Campaign]:
     for path in paths:
         campaign = load_campaign(path)
         if campaign.code in campaigns:
-            message = (
-                f"Duplicate campaign code {campaign.code!r}: already defined in {origins[campaign.code]}."
-            )
+            message = f"Duplicate campaign code {campaign.code!r}: already defined in {origins[campaign.code]}."
             raise CampaignError(path, {"code": [message]})
         campaigns[campaign.code] = campaign
         origins[campaign.code] = path

@@ -77,9 +77,7 @@ def refusal(tmp_path: Path, old: str, new: str) -> CampaignError:
 
 def test_shipped_campaign_identity(campaign: Campaign) -> None:
     assert campaign.code == "chau-thanh-2021"
-    assert campaign.name == (
-        "Phong trào thi đua chuyên đề “Thực hiện dịch vụ công trực tuyến mức độ 4” năm 2021"
-    )
+    assert campaign.name == ("Phong trào thi đua chuyên đề “Thực hiện dịch vụ công trực tuyến mức độ 4” năm 2021")
     assert campaign.organiser == "Ủy ban nhân dân huyện Châu Thành"
     assert campaign.year == 2021
     assert campaign.timezone == "Asia/Ho_Chi_Minh"
@@ -171,9 +169,7 @@ def test_individuals(campaign: Campaign) -> None:
     ("base_salary", "expected"),
     [(1_490_000, 230_000), (2_000_000, 300_000), (1_800_000, 270_000), (0, 0)],
 )
-def test_individual_amount_rounds_up_to_tens_of_thousands(
-    campaign: Campaign, base_salary: int, expected: int
-) -> None:
+def test_individual_amount_rounds_up_to_tens_of_thousands(campaign: Campaign, base_salary: int, expected: int) -> None:
     individuals = dataclasses.replace(campaign.individuals, base_salary=base_salary)
     assert individuals.amount == expected
 
@@ -245,17 +241,11 @@ BROKEN = [
         "colour",
         id="unknown-key",
     ),
-    pytest.param(
-        LAST_UNIT, LAST_UNIT.replace(" }", ", colour = 1 }"), "units.20.colour", id="unknown-unit-key"
-    ),
+    pytest.param(LAST_UNIT, LAST_UNIT.replace(" }", ", colour = 1 }"), "units.20.colour", id="unknown-unit-key"),
     pytest.param("majority = ", "minority = ", "council.minority", id="unknown-council-key"),
     pytest.param(LAST_UNIT, LAST_UNIT.replace('"commune"', '"ward"'), "units.20.track", id="unknown-track"),
-    pytest.param(
-        LAST_UNIT, LAST_UNIT.replace('"an-hiep"', '"hoa-tan"'), "units.20.code", id="duplicate-code"
-    ),
-    pytest.param(
-        LAST_UNIT, LAST_UNIT.replace('"An Hiệp"', '"Hòa Tân"'), "units.20.name", id="duplicate-name"
-    ),
+    pytest.param(LAST_UNIT, LAST_UNIT.replace('"an-hiep"', '"hoa-tan"'), "units.20.code", id="duplicate-code"),
+    pytest.param(LAST_UNIT, LAST_UNIT.replace('"An Hiệp"', '"Hòa Tân"'), "units.20.name", id="duplicate-name"),
     pytest.param('code = "hoa-tan"', 'code = "Hoa_Tan"', "units.9.code", id="bad-slug"),
     pytest.param('code = "hoa-tan"', 'code = "hoa--tan"', "units.9.code", id="bad-slug-double-dash"),
     pytest.param('code = "chau-thanh-2021"', 'code = "Chau Thanh"', "code", id="bad-campaign-slug"),
@@ -300,19 +290,11 @@ BROKEN = [
         "data_window_start",
         id="datetime",
     ),
-    pytest.param(
-        'timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Chau_Thanh"', "timezone", id="bad-timezone"
-    ),
-    pytest.param(
-        'timezone = "Asia/Ho_Chi_Minh"', 'timezone = "../etc/passwd"', "timezone", id="timezone-path"
-    ),
+    pytest.param('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Asia/Chau_Thanh"', "timezone", id="bad-timezone"),
+    pytest.param('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "../etc/passwd"', "timezone", id="timezone-path"),
     pytest.param("rank = 3", "rank = 4", "tracks.0.prizes", id="rank-gap"),
-    pytest.param(
-        "amount = 2_500_000, award", "amount = -1, award", "tracks.0.prizes.0.amount", id="negative"
-    ),
-    pytest.param(
-        "amount = 2_500_000, award", "amount = 2.5e6, award", "tracks.0.prizes.0.amount", id="float"
-    ),
+    pytest.param("amount = 2_500_000, award", "amount = -1, award", "tracks.0.prizes.0.amount", id="negative"),
+    pytest.param("amount = 2_500_000, award", "amount = 2.5e6, award", "tracks.0.prizes.0.amount", id="float"),
     pytest.param(
         '"procedure_coverage", "online_case_files"]',
         '"procedure_coverage", "speed"]',
@@ -326,9 +308,7 @@ BROKEN = [
         id="repeated-ranking-key",
     ),
     pytest.param('tie_policy = "council"', 'tie_policy = "coin"', "rules.tie_policy", id="tie-policy"),
-    pytest.param(
-        'targets_required = "all"', 'targets_required = "most"', "rules.targets_required", id="required"
-    ),
+    pytest.param('targets_required = "all"', 'targets_required = "most"', "rules.targets_required", id="required"),
     pytest.param(
         "deadline_end_of_day = true",
         'deadline_end_of_day = "yes"',
@@ -338,14 +318,10 @@ BROKEN = [
     pytest.param('quorum = "2/3"', 'quorum = "3/2"', "council.quorum", id="quorum-above-one"),
     pytest.param('multiplier = "0.15"', "multiplier = 0.15", "individuals.multiplier", id="float-multiplier"),
     pytest.param("round_up_to = 10_000", "round_up_to = 0", "individuals.round_up_to", id="round-to-zero"),
-    pytest.param(
-        'amount_words_style = "south"', 'amount_words_style = "west"', "amount_words_style", id="style"
-    ),
+    pytest.param('amount_words_style = "south"', 'amount_words_style = "west"', "amount_words_style", id="style"),
     pytest.param('organiser = "Ủy ban nhân dân huyện Châu Thành"\n', "", "organiser", id="missing"),
     pytest.param('funding = "Ngân sách Huyện"', 'funding = "Ngân sách Huyện', "_toml", id="toml-syntax"),
-    pytest.param(
-        "dossier_deadline = 2021-12-06", "dossier_deadline = 2021-02-30", "_toml", id="toml-bad-date"
-    ),
+    pytest.param("dossier_deadline = 2021-12-06", "dossier_deadline = 2021-02-30", "_toml", id="toml-bad-date"),
 ]
 
 
@@ -370,9 +346,7 @@ def test_unknown_key_is_never_included(tmp_path: Path) -> None:
 
 def test_every_bad_field_is_reported_at_once(tmp_path: Path) -> None:
     text = SHIPPED.read_text(encoding="utf-8")
-    text = text.replace('threshold = "60"', 'threshold = "150"').replace(
-        'code = "hoa-tan"', 'code = "Hoa Tan"'
-    )
+    text = text.replace('threshold = "60"', 'threshold = "150"').replace('code = "hoa-tan"', 'code = "Hoa Tan"')
     text = text.replace("dossier_deadline = 2021-12-06", "dossier_deadline = 2021-11-01")
     path = tmp_path / "many.toml"
     path.write_text(text, encoding="utf-8")

@@ -83,9 +83,7 @@ def test_is_by_deadline_refuses_naive_datetimes() -> None:
 
 
 @given(
-    instant=st.datetimes(
-        min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-    ),
+    instant=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
     deadline=st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)),
 )
 def test_is_by_deadline_agrees_with_end_of_local_day(instant: datetime, deadline: date) -> None:
