@@ -195,7 +195,23 @@ class UnitOfWork:
 
     def commit(self) -> list[Event]:
         """Write the history, the outbox and (for a consumed event) the inbox row with the state; commit."""
+        try:
+            events = self._write_all()
+            self.session.commit()
+        except StaleDataError as err:
+            self.session.rollback()
+            raise ConcurrentUpdate(str(err)) from err
+        self.committed = True
+        self._events = []
+        if events:
+            self._on_commit()
+        return events
+
+    def _write_all(self) -> list[Event]:
+        # Collect before flushing: the session holds a changed object strongly only while it is dirty.
         changes = sorted(self._collect_changes(), key=lambda change: change.sequence)
+        # Then the state: a writer that lost a race meets the newer version here.
+        self.session.flush()
         events = [self._record(change) for change in changes] + self._events
         now = self.now()
         if events:
@@ -215,15 +231,6 @@ class UnitOfWork:
             self.session.execute(
                 self.tables.inbox.insert().values(event_id=self.cause.id, type=self.cause.type, handled_at=now)
             )
-        try:
-            self.session.commit()
-        except StaleDataError as err:
-            self.session.rollback()
-            raise ConcurrentUpdate(str(err)) from err
-        self.committed = True
-        self._events = []
-        if events:
-            self._on_commit()
         return events
 
     def _collect_changes(self) -> list[StateChange]:

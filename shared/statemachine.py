@@ -129,6 +129,10 @@ class Lifecycle:
         self.states = states
         self.attribute = attribute
         self.moves = tuple(moves)
+        for move in self.moves:
+            if move.dest in _listify(move.source):
+                # A transition must change the state column, or the unit of work might never see it.
+                raise ValueError(f"{subject_type}: '{move.trigger}' must leave {move.dest.value}")
         self._events = {move.trigger: move.event for move in self.moves}
         self._machine = Machine(
             model=None,
