@@ -22,6 +22,9 @@ from kombu import Connection, Exchange, Queue
 # dead-letters it; the consumer's own retry limit normally acts long before.
 BROKER_DELIVERY_LIMIT = 20
 
+# Longest wait for the broker to take and confirm one publish; a silent broker must not hang a relay.
+PUBLISH_TIMEOUT = 10.0
+
 
 @dataclass(frozen=True)
 class Topology:

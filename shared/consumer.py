@@ -24,7 +24,7 @@ from kombu import Connection, Consumer, Producer
 from kombu.message import Message
 from kombu.mixins import ConsumerMixin
 
-from shared.bus import Topology, connect
+from shared.bus import PUBLISH_TIMEOUT, Topology, connect
 from shared.clock import Clock
 from shared.db import UnitOfWork
 from shared.events import Catalogue, Event, InvalidEvent
@@ -222,6 +222,9 @@ class ServiceConsumer(ConsumerMixin):
             content_encoding=message.content_encoding or "binary",
             delivery_mode=2,
             retry=True,
+            retry_policy={"max_retries": 3, "interval_start": 0.5, "interval_step": 1.0},
+            timeout=PUBLISH_TIMEOUT,
+            confirm_timeout=PUBLISH_TIMEOUT,
         )
         message.ack()
         self.dead_lettered += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kombu import Connection, Producer
 from kombu.message import Message
 
-from shared.bus import Topology
+from shared.bus import PUBLISH_TIMEOUT, Topology
 from shared.consumer import DEAD_AT, DEAD_ATTEMPTS, DEAD_QUEUE, DEAD_REASON
 
 
@@ -64,6 +64,8 @@ def replay_dead_letters(
                 content_encoding=message.content_encoding,
                 delivery_mode=2,
                 retry=True,
+                timeout=PUBLISH_TIMEOUT,
+                confirm_timeout=PUBLISH_TIMEOUT,
             )
             message.ack()
             replayed.append(letter)

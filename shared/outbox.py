@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from kombu import Connection, Producer
 from sqlalchemy.engine import Engine
 
-from shared.bus import Topology, connect
+from shared.bus import PUBLISH_TIMEOUT, Topology, connect
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,8 @@ class OutboxRelay:
                     content_encoding="utf-8",
                     delivery_mode=2,
                     retry=False,
+                    timeout=PUBLISH_TIMEOUT,
+                    confirm_timeout=PUBLISH_TIMEOUT,
                 )
             conn.execute(
                 outbox.update().where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=self.clock.now())
