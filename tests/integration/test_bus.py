@@ -1,0 +1,340 @@
+"""The bus's guarantees, on both stacks: the embedded one (SQLite, memory) and production (PostgreSQL, RabbitMQ).
+
+Each test drives the probe services (tests/probe.py) through real units of work, a real relay and a real consumer,
+and checks outcomes: rows in the databases, messages in the queues, counts of applied effects.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+from kombu import Connection, Producer
+
+from shared.bus import Topology, connect
+from shared.clock import FixedClock
+from shared.db import ConcurrentUpdate
+from shared.deadletters import list_dead_letters, replay_dead_letters
+from shared.events import Event, InvalidEvent
+from shared.migrations import ensure_database
+from shared.service import ServiceRuntime
+from shared.settings import Settings
+from shared.statemachine import IllegalTransition
+from tests import probe
+from tests.conftest import Stack
+from tests.waiting import consuming, wait_until
+
+
+@dataclass
+class Probe:
+    stack: Stack
+    sender: ServiceRuntime
+    receiver: ServiceRuntime
+    topology: Topology
+
+    def connection(self) -> Connection:
+        return connect(self.stack.broker_url)
+
+    def closings(self, ticket: str) -> int:
+        return probe.closings(self.receiver.engine, ticket)
+
+    def count(self, runtime: ServiceRuntime, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+        with runtime.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
+
+    def queued(self, queue_name: str) -> int:
+        with self.connection() as conn:
+            _, count, _ = conn.default_channel.queue_declare(queue_name, passive=True)
+            return int(count)
+
+
+def make_probe(stack: Stack, clock: FixedClock, tmp_path, broker_url: str | None = None, **settings: object) -> Probe:
+    config = Settings.from_env(
+        {},
+        data_dir=tmp_path,
+        database_url=stack.database_url,
+        broker_url=broker_url or stack.broker_url,
+        bus_namespace=stack.namespace,
+        retry_attempts=3,
+        retry_backoff_seconds=0.02,
+        outbox_poll_seconds=0.05,
+        consumer_prefetch=8,
+        **settings,
+    )
+    topology = Topology.of(
+        {"sender": probe.SENDER.subscription.routing_keys, "receiver": probe.RECEIVER.subscription.routing_keys},
+        stack.namespace,
+    )
+    runtimes = []
+    for spec in (probe.SENDER, probe.RECEIVER):
+        ensure_database(config.database_url_for(spec.name))
+        runtime = ServiceRuntime(spec, config, topology, clock=clock, catalogue=probe.CATALOGUE, campaigns={})
+        spec.metadata.create_all(runtime.engine)
+        runtimes.append(runtime)
+    with connect(stack.broker_url) as conn:
+        topology.declare(conn)
+    return Probe(stack, runtimes[0], runtimes[1], topology)
+
+
+@pytest.fixture
+def bus(stack: Stack, clock: FixedClock, tmp_path) -> Iterator[Probe]:
+    probe.FAULTS.__init__()  # type: ignore[misc]
+    made = make_probe(stack, clock, tmp_path)
+    yield made
+    made.sender.close()
+    made.receiver.close()
+    if stack.durable_broker:
+        delete_topology(stack.broker_url, made.topology)
+
+
+def delete_topology(broker_url: str, topology: Topology) -> None:
+    with connect(broker_url) as conn:
+        channel = conn.default_channel
+        for service in topology.bindings:
+            channel.queue_delete(topology.queue_name(service))
+            channel.queue_delete(topology.dead_letter_queue(service).name)
+        channel.exchange_delete(topology.events.name)
+        channel.exchange_delete(topology.dead_letters.name)
+
+
+def close_ticket(bus: Probe, title: str = "T1") -> None:
+    bus.sender.execute(probe.open_ticket, title)
+    bus.sender.execute(probe.close_ticket, title)
+
+
+# -- publish ---------------------------------------------------------------------------------------------------
+
+
+def test_a_transition_commits_with_its_history_and_one_event_then_is_applied_once(bus: Probe) -> None:
+    close_ticket(bus)
+
+    tables = probe.SENDER.tables
+    with bus.sender.engine.connect() as conn:
+        history = conn.execute(sa.select(tables.transitions)).one()
+        outbox = conn.execute(sa.select(tables.outbox)).one()
+    assert (history.trigger, history.from_state, history.to_state) == ("close", "open", "closed")
+    assert (history.actor_id, history.actor_role, history.actor_unit) == ("clerk-1", "unit_clerk", "hoa-tan")
+    assert history.reason == "xong"
+    assert history.event_id == outbox.event_id and outbox.published_at is None
+    envelope = json.loads(outbox.body)
+    assert envelope["type"] == "ticket.closed"
+    assert envelope["actor"]["name"] == "Nguyễn Văn A"
+    assert envelope["unit"] == "hoa-tan"
+    assert envelope["payload"] == {
+        "title": "T1",
+        "trigger": "close",
+        "from_state": "open",
+        "to_state": "closed",
+        "reason": "xong",
+    }
+
+    assert bus.sender.relay.publish_pending() == 1
+    assert bus.sender.relay.publish_pending() == 0, "a confirmed event is marked sent and not published again"
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 1, what="the closing to be applied")
+    assert bus.closings("T1") == 1
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 1
+
+
+def test_a_rolled_back_unit_of_work_publishes_nothing(bus: Probe) -> None:
+    bus.sender.execute(probe.open_ticket, "T1")
+
+    with pytest.raises(RuntimeError):
+        bus.sender.execute(probe.close_and_fail, "T1")
+
+    tables = probe.SENDER.tables
+    assert bus.count(bus.sender, tables.outbox) == 0
+    assert bus.count(bus.sender, tables.transitions) == 0
+    assert bus.count(bus.sender, probe.tickets, probe.tickets.c.state == "open") == 1
+    assert bus.sender.relay.publish_pending() == 0
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0
+
+
+def test_an_event_that_breaks_its_schema_is_refused_at_publish_and_nothing_commits(bus: Probe) -> None:
+    bus.sender.execute(probe.open_ticket, "T1")
+
+    def close_with_bad_event(title, uow):
+        probe.close_ticket(title, uow)
+        uow.emit("ticket.closed", subject=title, payload={"title": 42}, actor=probe.CLERK)
+
+    with pytest.raises(InvalidEvent, match="ticket.closed v1 payload does not match its schema"):
+        bus.sender.execute(close_with_bad_event, "T1")
+    assert bus.count(bus.sender, probe.SENDER.tables.outbox) == 0
+    assert bus.count(bus.sender, probe.tickets, probe.tickets.c.state == "open") == 1
+
+
+def test_an_illegal_trigger_is_an_error_and_changes_nothing(bus: Probe) -> None:
+    close_ticket(bus)
+
+    with pytest.raises(IllegalTransition, match="ticket T1 is closed: 'close' is not allowed"):
+        bus.sender.execute(probe.close_ticket, "T1")
+    assert bus.count(bus.sender, probe.SENDER.tables.outbox) == 1
+
+
+def test_the_relay_thread_sends_a_commit_at_once_without_waiting_for_its_poll(bus: Probe) -> None:
+    bus.sender.relay.poll_seconds = 60.0  # only the commit's wake-up can send it within the wait below
+    bus.sender.relay.start()
+    with consuming(bus.receiver.consumer()) as consumer:
+        close_ticket(bus)
+        wait_until(lambda: consumer.applied == 1, timeout=5, what="the relay to be woken by the commit")
+    assert bus.closings("T1") == 1
+
+
+# -- consume ---------------------------------------------------------------------------------------------------
+
+
+def test_the_same_message_delivered_twice_changes_state_once(bus: Probe) -> None:
+    close_ticket(bus)
+    bus.sender.relay.publish_pending()
+    assert bus.sender.relay.resend_all() == 1
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied + consumer.duplicates == 2, what="both deliveries")
+    assert (consumer.applied, consumer.duplicates) == (1, 1)
+    assert bus.closings("T1") == 1
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 1
+
+
+def test_a_handler_that_fails_for_a_while_is_retried_and_applied_once(bus: Probe) -> None:
+    probe.FAULTS.failures_left = 2
+    close_ticket(bus)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 1, what="the third try to succeed")
+    assert probe.FAULTS.calls == 3
+    assert bus.closings("T1") == 1
+    assert consumer.dead_lettered == 0
+
+
+def test_a_retried_message_does_not_hold_up_the_messages_behind_it(bus: Probe) -> None:
+    probe.FAULTS.failures_left = 1
+    for title in ("T1", "T2", "T3"):
+        close_ticket(bus, title)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 3, what="all three closings")
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+
+
+def test_a_message_that_always_fails_is_dead_lettered_with_its_reason_and_can_be_replayed(bus: Probe) -> None:
+    probe.FAULTS.always = True
+    close_ticket(bus)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.dead_lettered == 1, what="the message to be dead-lettered")
+    assert probe.FAULTS.calls == 3, "tried exactly RETRY_ATTEMPTS times"
+    assert bus.closings("T1") == 0
+
+    with bus.connection() as conn:
+        letters = list_dead_letters(conn, bus.topology, "receiver")
+        assert len(letters) == 1
+        [letter] = letters
+        assert letter.event_type == "ticket.closed"
+        assert letter.attempts == 3
+        assert "RuntimeError: the receiver refuses every ticket" in letter.reason
+        assert letter.queue == bus.topology.queue_name("receiver")
+        assert len(list_dead_letters(conn, bus.topology, "receiver")) == 1, "listing removes nothing"
+
+        probe.FAULTS.always = False
+        replayed = replay_dead_letters(conn, bus.topology, "receiver")
+        assert [r.message_id for r in replayed] == [letter.message_id]
+        assert list_dead_letters(conn, bus.topology, "receiver") == []
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 1, what="the replayed message")
+    assert bus.closings("T1") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason"),
+    [
+        ('{"hello": "world"}', "application/json", "the envelope is broken"),
+        ("not json at all", "application/json", "undecodable message"),
+        (b"\x80\x04K\x01.", "application/x-python-serialize", "undecodable message"),
+        (None, "application/json", "payload does not match its schema"),
+    ],
+    ids=["broken-envelope", "not-json", "pickle", "bad-payload"],
+)
+def test_a_malformed_message_is_dead_lettered_with_the_reason_and_nothing_crashes(
+    bus: Probe, body: object, content_type: str, reason: str
+) -> None:
+    if body is None:  # a well-formed envelope whose payload breaks the ticket.closed schema
+        good = Event(
+            type="ticket.closed",
+            version=1,
+            occurred_at=datetime.now(UTC),
+            producer="sender",
+            actor=probe.CLERK,
+            subject="T1",
+            payload={"title": "T1", "trigger": "close", "from_state": "open", "to_state": "closed"},
+        )
+        envelope = probe.CATALOGUE.to_message(good)
+        envelope["payload"]["title"] = ["not", "a", "string"]
+        body = json.dumps(envelope)
+    with bus.connection() as conn:
+        Producer(conn.default_channel).publish(
+            body,
+            exchange=bus.topology.events,
+            routing_key="ticket.closed",
+            content_type=content_type,
+            content_encoding="binary" if isinstance(body, bytes) else "utf-8",
+            message_id="poison",
+        )
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.dead_lettered == 1, what="the poison message to be dead-lettered")
+        close_ticket(bus, "T2")  # the consumer is still alive and applies the next good event
+        bus.sender.relay.publish_pending()
+        wait_until(lambda: consumer.applied == 1, what="a good event after the poison one")
+    assert probe.FAULTS.calls == 1, "the handler never saw the poison message"
+    assert bus.closings("T2") == 1
+    with bus.connection() as conn:
+        [letter] = list_dead_letters(conn, bus.topology, "receiver")
+    assert reason in letter.reason
+    assert letter.message_id == "poison"
+
+
+# -- concurrency -----------------------------------------------------------------------------------------------
+
+
+def test_two_writers_racing_on_one_record_one_wins_and_the_other_gets_a_clear_error(bus: Probe) -> None:
+    bus.sender.execute(probe.open_ticket, "T1")
+    loaded = threading.Barrier(2, timeout=10)
+    outcomes: list[object] = []
+
+    def close_after_both_loaded(title, uow):
+        ticket = uow.session.get(probe.Ticket, title)
+        try:
+            loaded.wait()
+        except threading.BrokenBarrierError:
+            pass  # SQLite lets one writer in at a time: the other loads after the first commit
+        ticket.close(probe.CLERK, uow.now())
+
+    def racer() -> None:
+        try:
+            bus.sender.execute(close_after_both_loaded, "T1")
+            outcomes.append("won")
+        except Exception as err:
+            outcomes.append(type(err).__name__)
+
+    if bus.stack.name == "embedded":
+        loaded.abort()
+    threads = [threading.Thread(target=racer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    loser = ConcurrentUpdate.__name__ if bus.stack.name == "production" else IllegalTransition.__name__
+    assert sorted(outcomes) == sorted(["won", loser])
+    assert bus.count(bus.sender, probe.SENDER.tables.transitions) == 1
+    assert bus.count(bus.sender, probe.SENDER.tables.outbox) == 1

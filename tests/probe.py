@@ -1,0 +1,168 @@
+"""Two small services that exercise the shared bus the way the real services do.
+
+``sender`` owns tickets (a lifecycle open → closed → open) and publishes their transitions; ``receiver`` consumes
+``ticket.closed`` and keeps a tally per ticket, so a doubled or lost event shows as a wrong count.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+from marshmallow import fields
+from sqlalchemy.orm import registry
+
+from shared.consumer import Subscription
+from shared.db import UnitOfWork, bus_tables, service_metadata
+from shared.events import Actor, Catalogue, Event
+from shared.service import ServiceSpec
+from shared.statemachine import Aggregate, Lifecycle, Move, TransitionPayload
+
+CLERK = Actor(id="clerk-1", name="Nguyễn Văn A", role="unit_clerk", unit="hoa-tan")
+
+
+class TicketState(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Ticket(Aggregate):
+    subject_type = "ticket"
+
+    def __init__(self, id: str, title: str):
+        self.id = id
+        self.title = title
+        self.state = TicketState.OPEN
+
+    @property
+    def unit_code(self) -> str:
+        return "hoa-tan"
+
+    def close(self, actor: Actor, at, reason: str | None = None) -> None:
+        LIFECYCLE.fire(self, "close", actor=actor, at=at, reason=reason, payload={"title": self.title})
+
+    def reopen(self, actor: Actor, at, reason: str | None = None) -> None:
+        LIFECYCLE.fire(self, "reopen", actor=actor, at=at, reason=reason, payload={"title": self.title})
+
+
+LIFECYCLE = Lifecycle(
+    "ticket",
+    TicketState,
+    TicketState.OPEN,
+    [
+        Move("close", TicketState.OPEN, TicketState.CLOSED, "ticket.closed"),
+        Move("reopen", TicketState.CLOSED, TicketState.OPEN, "ticket.reopened"),
+    ],
+)
+
+CATALOGUE = Catalogue()
+
+
+@CATALOGUE.register("ticket.closed")
+class TicketClosed(TransitionPayload):
+    title = fields.String(required=True)
+
+
+@CATALOGUE.register("ticket.reopened")
+class TicketReopened(TransitionPayload):
+    title = fields.String(required=True)
+
+
+# -- sender ---------------------------------------------------------------------------------------------------
+
+sender_metadata = service_metadata()
+sender_bus = bus_tables(sender_metadata)
+tickets = sa.Table(
+    "tickets",
+    sender_metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("state", sa.Enum(TicketState, native_enum=False, values_callable=lambda e: [m.value for m in e])),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+registry().map_imperatively(Ticket, tickets, version_id_col=tickets.c.version)
+
+
+def open_ticket(title: str, uow: UnitOfWork) -> Ticket:
+    ticket = Ticket(id=title, title=title)
+    uow.session.add(ticket)
+    return ticket
+
+
+def close_ticket(title: str, uow: UnitOfWork) -> None:
+    ticket = uow.session.get(Ticket, title)
+    assert ticket is not None
+    ticket.close(CLERK, uow.now(), reason="xong")
+
+
+def close_and_fail(title: str, uow: UnitOfWork) -> None:
+    close_ticket(title, uow)
+    raise RuntimeError("the handler fails after the transition")
+
+
+# -- receiver -------------------------------------------------------------------------------------------------
+
+receiver_metadata = service_metadata()
+receiver_bus = bus_tables(receiver_metadata)
+tally = sa.Table(
+    "tally",
+    receiver_metadata,
+    sa.Column("ticket", sa.String(36), primary_key=True),
+    sa.Column("closings", sa.Integer, nullable=False),
+)
+
+
+class Faults:
+    """Switches a test flips to make the receiver's handler fail."""
+
+    def __init__(self) -> None:
+        self.failures_left = 0
+        self.always = False
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def check(self) -> None:
+        with self.lock:
+            self.calls += 1
+            if self.always:
+                raise RuntimeError("the receiver refuses every ticket")
+            if self.failures_left > 0:
+                self.failures_left -= 1
+                raise ConnectionError("the receiver's database is away")
+
+
+FAULTS = Faults()
+
+
+def count_closing(event: Event, uow: UnitOfWork) -> None:
+    FAULTS.check()
+    ticket = event.subject
+    updated = uow.session.execute(
+        tally.update().where(tally.c.ticket == ticket).values(closings=tally.c.closings + 1)
+    ).rowcount
+    if not updated:
+        uow.session.execute(tally.insert().values(ticket=ticket, closings=1))
+
+
+def closings(engine: sa.Engine, ticket: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(tally.c.closings).where(tally.c.ticket == ticket)).scalar() or 0
+
+
+def _spec(name: str, metadata: sa.MetaData, bus, subscription: Subscription) -> ServiceSpec:
+    return ServiceSpec(
+        name=name,
+        title=name,
+        metadata=metadata,
+        tables=bus,
+        blueprint=Blueprint(name, __name__),
+        subscription=subscription,
+        migrations=Path("unused"),
+    )
+
+
+SENDER = _spec("sender", sender_metadata, sender_bus, Subscription(handlers={}))
+RECEIVER = _spec("receiver", receiver_metadata, receiver_bus, Subscription(handlers={"ticket.closed": count_closing}))
