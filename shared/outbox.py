@@ -50,6 +50,7 @@ class OutboxRelay:
         self._connection: Connection | None = None
         self._producer: Producer | None = None
         self.published = 0
+        self.failures = 0
         self.on_published: Callable[[int], None] = lambda count: None
 
     # -- the loop -------------------------------------------------------------------------------------------
@@ -81,6 +82,7 @@ class OutboxRelay:
                     pass
                 delay = self.poll_seconds
             except Exception as err:  # the broker or the database is away: keep the rows, try again later
+                self.failures += 1
                 log.warning("%s: cannot publish yet (%s); retrying in %.1fs", self.name, err, delay)
                 self._disconnect()
                 delay = min(delay * 2, 30.0)
