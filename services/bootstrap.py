@@ -101,7 +101,7 @@ class System:
     def broker_ready(self) -> str | None:
         try:
             with connect(self.settings.broker_url) as connection:
-                connection.ensure_connection(max_retries=1)
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)  # a probe answers fast
         except Exception as err:
             return f"{type(err).__name__}: {err}"[:300]
         return None

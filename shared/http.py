@@ -66,6 +66,7 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
         spec_kwargs={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
             "security": [{"bearer": []}],
+            "servers": [{"url": f"/{spec.name}"}],
         },
     )
     api.register_blueprint(spec.blueprint)

@@ -1,0 +1,126 @@
+"""The four services wired as a process wires them: health, readiness, API documents, tokens, migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from services.bootstrap import SERVICE_NAMES, System
+from shared.auth import Principal
+from shared.settings import Settings
+from tests.conftest import Stack
+
+
+def settings_for(stack: Stack, tmp_path, **overrides: object) -> Settings:
+    chosen: dict[str, object] = {
+        "data_dir": tmp_path,
+        "database_url": stack.database_url,
+        "broker_url": stack.broker_url,
+        "bus_namespace": stack.namespace,
+    }
+    return Settings.from_env({}, **{**chosen, **overrides})
+
+
+@pytest.fixture
+def system(stack: Stack, tmp_path, clock) -> Iterator[System]:
+    built = System(settings_for(stack, tmp_path), clock=clock)
+    built.upgrade_databases()
+    yield built
+    built.stop()
+
+
+def bearer(system: System, *roles: str, unit: str | None = None) -> dict[str, str]:
+    token = system.tokens.issue(Principal("p-1", "Trần Thị B", frozenset(roles), unit))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_the_process_is_alive_ready_and_documents_every_service(system: System) -> None:
+    client = system.wsgi().test_client()
+
+    assert client.get("/healthz").get_json() == {"status": "ok", "services": list(SERVICE_NAMES)}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {
+        "broker": "ok",
+        **{f"database:{name}": "ok" for name in SERVICE_NAMES},
+    }
+    for name in SERVICE_NAMES:
+        spec = client.get(f"/{name}/openapi.json")
+        assert spec.status_code == 200
+        assert spec.get_json()["servers"] == [{"url": f"/{name}"}]
+        assert spec.get_json()["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        docs = client.get(f"/{name}/docs")
+        assert docs.status_code == 200 and f"/{name}/swagger-ui/swagger-ui-bundle.js".encode() in docs.data
+        assert client.get(f"/{name}/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_readiness_fails_with_the_reason_when_the_broker_is_unreachable(stack: Stack, tmp_path, clock) -> None:
+    system = System(settings_for(stack, tmp_path, broker_url="amqp://guest:guest@127.0.0.1:1//"), clock=clock)
+    try:
+        system.upgrade_databases()
+        ready = system.wsgi().test_client().get("/readyz")
+    finally:
+        system.stop()
+    assert ready.status_code == 503
+    body = ready.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["broker"] != "ok"
+    assert body["checks"]["database:intake"] == "ok"
+
+
+def test_anyone_signed_in_reads_the_campaign_with_its_prizes_targets_and_deadlines(system: System) -> None:
+    client = system.wsgi().test_client()
+
+    listed = client.get("/intake/campaigns", headers=bearer(system, "auditor"))
+    assert [c["code"] for c in listed.get_json()] == ["chau-thanh-2021"]
+    campaign = client.get("/intake/campaigns/chau-thanh-2021", headers=bearer(system, "unit_clerk", unit="an-hiep"))
+    body = campaign.get_json()
+    assert campaign.status_code == 200
+    assert len(body["units"]) == 21
+    assert [p["amount_words"] for p in body["tracks"][0]["prizes"]] == [
+        "Hai triệu năm trăm ngàn đồng",
+        "Hai triệu đồng",
+        "Một triệu năm trăm ngàn đồng",
+    ]
+    assert [t["threshold_text"] for t in body["targets"]] == ["60,00 %", "50,00 %"]
+    assert body["deadlines"]["dossier"] == {"date": "2021-12-06", "ends_at": "2021-12-06T16:59:59.999999+00:00"}
+    assert body["individuals"]["amount_text"] == "230.000 đồng"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "missing_token"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 401, "missing_token"),
+        ({"Authorization": "Bearer not-a-token"}, 401, "invalid_token"),
+    ],
+)
+def test_without_a_valid_token_the_answer_is_a_problem_not_the_data(
+    system: System, headers: dict[str, str], status: int, code: str
+) -> None:
+    answer = system.wsgi().test_client().get("/intake/campaigns", headers=headers)
+    assert answer.status_code == status
+    assert answer.content_type == "application/problem+json"
+    assert answer.get_json()["code"] == code
+    assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_unknown_campaign_is_a_404_problem_in_vietnamese(system: System) -> None:
+    answer = system.wsgi().test_client().get("/intake/campaigns/ha-noi-1990", headers=bearer(system, "reviewer"))
+    assert answer.status_code == 404
+    assert answer.get_json()["code"] == "campaign_not_found"
+    assert "Không có phong trào" in answer.get_json()["detail"]
+
+
+def test_the_migrations_build_exactly_the_schema_the_models_describe(system: System) -> None:
+    for runtime in system.runtimes.values():
+        with runtime.engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), runtime.spec.metadata)
+        assert differences == [], f"{runtime.name}: run `thidua db revision {runtime.name} -m ...`"
+
+
+def test_upgrading_twice_changes_nothing(system: System) -> None:
+    assert system.upgrade_databases() == [f"{name}: schema up to date" for name in SERVICE_NAMES]
