@@ -95,9 +95,7 @@ class Stack:
         return not self.broker_url.startswith("memory://")
 
 
-@pytest.fixture(
-    params=["embedded", pytest.param("production", marks=[pytest.mark.rabbitmq, pytest.mark.postgres])]
-)
+@pytest.fixture(params=["embedded", pytest.param("production", marks=[pytest.mark.rabbitmq, pytest.mark.postgres])])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Stack:
     """The embedded stack (SQLite, kombu's memory transport) and the production one (PostgreSQL, RabbitMQ)."""
     namespace = f"test-{uuid.uuid4().hex[:10]}"

@@ -16,7 +16,7 @@ blueprint = Blueprint("intake", __name__, url_prefix="/", description="Tiếp nh
 
 
 def campaigns() -> dict[str, Campaign]:
-    return current_app.extensions["thidua.runtime"].campaigns  # type: ignore[no-any-return]
+    return current_app.extensions["thidua.runtime"].campaigns
 
 
 @blueprint.get("/campaigns")
