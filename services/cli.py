@@ -20,7 +20,7 @@ from shared.bus import connect
 from shared.clock import clock_from_setting, parse_instant
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.migrations import revision
-from shared.settings import Settings, SettingsError
+from shared.settings import Settings, SettingsError, settings_table
 
 data_dir_option = click.option(
     "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Data folder (THIDUA_DATA_DIR)."
@@ -130,6 +130,12 @@ def token(
         click.echo(authority.issue(Principal(person_id, name, frozenset(roles), unit), hours))
     except ValueError as err:
         raise click.UsageError(str(err)) from None
+
+
+@main.command("settings")
+def show_settings() -> None:
+    """Print every THIDUA_* setting with its default and meaning (the README's table)."""
+    click.echo(settings_table())
 
 
 @main.group()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,6 +54,18 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+def settings_table() -> str:
+    """The README's table of settings, made from ``SETTINGS`` so the two cannot disagree."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [
+        f"| `{PREFIX}{s.name}` | `{s.default}` | {s.help} |"
+        if s.default
+        else f"| `{PREFIX}{s.name}` | (empty) | {s.help} |"
+        for s in SETTINGS
+    ]
+    return "\n".join(rows)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -75,7 +87,6 @@ class Settings:
     port: int
     workers: int
     log_level: str
-    overrides: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
