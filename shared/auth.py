@@ -65,6 +65,8 @@ class TokenAuthority:
         self.hours = hours
 
     def issue(self, principal: Principal, hours: float | None = None) -> str:
+        if hours is not None and hours <= 0:
+            raise ValueError("a token must be valid for a positive number of hours")
         bad = principal.roles - set(ROLES)
         if bad or not principal.roles:
             raise ValueError(f"unknown roles: {', '.join(sorted(bad)) or 'none given'}")
@@ -78,7 +80,7 @@ class TokenAuthority:
             "roles": sorted(principal.roles),
             "unit": principal.unit,
             "iat": int(now.timestamp()),
-            "exp": int((now + timedelta(hours=hours or self.hours)).timestamp()),
+            "exp": int((now + timedelta(hours=self.hours if hours is None else hours)).timestamp()),
         }
         return jwt.encode(claims, self._key, algorithm="HS256")
 
@@ -116,6 +118,8 @@ def data_dir_key(data_dir: Path) -> str:
 def requires(*roles: str) -> Callable[[F], F]:
     """State the roles a route allows; the caller must present a valid token with one of them."""
     unknown = set(roles) - set(ROLES)
+    if not roles:
+        raise ValueError("a route must allow at least one role")
     if unknown:
         raise ValueError(f"unknown roles {sorted(unknown)}")
 

@@ -77,7 +77,7 @@ class EnvelopeSchema(Schema):
         unknown = RAISE
 
     id = fields.UUID(required=True)
-    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)+$"))
+    type = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+(\.[a-z_]+)+\Z"))
     version = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True, format="iso")
     producer = fields.String(required=True, validate=validate.Length(min=1, max=50))
@@ -119,7 +119,13 @@ class Catalogue:
     def to_message(self, event: Event) -> dict[str, Any]:
         """The JSON envelope of ``event``; raises :class:`InvalidEvent` if the payload breaks its schema."""
         schema = self._schema(event.type, event.version)
-        wire_payload = schema.dump(event.payload)
+        undeclared = set(event.payload) - set(schema.dump_fields)
+        if undeclared:
+            raise InvalidEvent(f"{event.type} v{event.version} payload has undeclared fields: {sorted(undeclared)}")
+        try:
+            wire_payload = schema.dump(event.payload)
+        except (TypeError, ValueError, AttributeError) as err:
+            raise InvalidEvent(f"{event.type} v{event.version} payload cannot be written: {err}") from None
         errors = schema.validate(wire_payload)
         if errors:
             raise InvalidEvent(f"{event.type} v{event.version} payload does not match its schema: {errors}")

@@ -122,6 +122,11 @@ _TRANSLATIONS: tuple[tuple[str, str, str], ...] = (
         "out_of_range",
         "Phải từ {0} đến {1}.",
     ),
+    (
+        r"Must be (greater than(?: or equal to)?) (\S+) and (less than(?: or equal to)?) (\S+)\.",
+        "out_of_range",
+        "Phải {0} {1} và {2} {3}.",
+    ),
     (r"Must be greater than or equal to (\S+)\.", "too_small", "Phải lớn hơn hoặc bằng {0}."),
     (r"Must be less than or equal to (\S+)\.", "too_large", "Phải nhỏ hơn hoặc bằng {0}."),
     (r"Must be greater than (\S+)\.", "too_small", "Phải lớn hơn {0}."),
@@ -129,9 +134,19 @@ _TRANSLATIONS: tuple[tuple[str, str, str], ...] = (
     (r"Shorter than minimum length (\d+)\.", "too_short", "Phải có ít nhất {0} ký tự."),
     (r"Longer than maximum length (\d+)\.", "too_long", "Không được dài quá {0} ký tự."),
     (r"Length must be between (\d+) and (\d+)\.", "bad_length", "Độ dài phải từ {0} đến {1}."),
+    (r"Length must be (\d+)\.", "bad_length", "Độ dài phải đúng {0}."),
+    (r"Invalid type\.", "invalid_type", "Kiểu dữ liệu không hợp lệ."),
+    (r"Number too large\.", "number_too_large", "Số quá lớn."),
+    (r"Invalid input\.", "invalid_value", "Giá trị này không được chấp nhận."),
     (r"Must be one of: (.+)\.", "not_a_choice", "Phải là một trong các giá trị: {0}."),
     (r"String does not match expected pattern\.", "bad_format", "Không đúng định dạng."),
 )
+_COMPARISONS = {
+    "greater than or equal to": "lớn hơn hoặc bằng",
+    "greater than": "lớn hơn",
+    "less than or equal to": "nhỏ hơn hoặc bằng",
+    "less than": "nhỏ hơn",
+}
 _COMPILED = tuple((re.compile(pattern), code, text) for pattern, code, text in _TRANSLATIONS)
 
 
@@ -140,7 +155,7 @@ def translate(message: str) -> tuple[str, str]:
     for pattern, code, text in _COMPILED:
         match = pattern.fullmatch(message)
         if match:
-            return code, text.format(*match.groups())
+            return code, text.format(*(_COMPARISONS.get(group, group) for group in match.groups()))
     return "invalid", message
 
 

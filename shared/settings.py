@@ -6,6 +6,7 @@ is checked against ``SETTINGS`` by a test, so the two cannot drift apart.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -93,6 +94,9 @@ class Settings:
         """Read every setting; ``overrides`` (by field name) win over the environment, as CLI options do."""
         env = os.environ if environ is None else environ
         raw = {s.name: env.get(PREFIX + s.name, s.default) for s in SETTINGS}
+        unknown = {key.upper() for key in overrides} - {s.name for s in SETTINGS}
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         for key, value in overrides.items():
             if value is not None:
                 raw[key.upper()] = str(value)
@@ -135,6 +139,6 @@ def _number(raw: Mapping[str, str], name: str, kind: type[T], minimum: float) ->
         value = kind(raw[name])
     except ValueError:
         raise SettingsError(f"{PREFIX}{name}={raw[name]!r} is not a {kind.__name__}") from None
-    if value < minimum:
+    if not math.isfinite(value) or value < minimum:
         raise SettingsError(f"{PREFIX}{name}={raw[name]!r} must be at least {minimum}")
     return value
