@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from kombu import Connection
 from sqlalchemy.engine import make_url
 
+from shared.bus import Topology, connect
 from shared.clock import FixedClock, parse_instant
 
 AMQP_URL = os.environ.get("THIDUA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -104,6 +105,17 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Stack:
     broker = request.getfixturevalue("rabbitmq_url")
     database = request.getfixturevalue("postgres_url_template")
     return Stack("production", broker, database, namespace)
+
+
+def delete_topology(broker_url: str, topology: Topology) -> None:
+    """Remove a test's exchanges and queues from the shared broker."""
+    with connect(broker_url) as conn:
+        channel = conn.default_channel
+        for service in topology.bindings:
+            channel.queue_delete(topology.queue_name(service))
+            channel.queue_delete(topology.dead_letter_queue(service).name)
+        channel.exchange_delete(topology.events.name)
+        channel.exchange_delete(topology.dead_letters.name)
 
 
 @pytest.fixture

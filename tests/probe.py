@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import enum
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask_smorest import Blueprint
+from kombu import Connection
 from marshmallow import fields
 from sqlalchemy.orm import registry
 
+from shared.bus import Topology, connect
+from shared.clock import Clock
 from shared.consumer import Subscription
 from shared.db import UnitOfWork, bus_tables, service_metadata
 from shared.events import Actor, Catalogue, Event
-from shared.service import ServiceSpec
+from shared.migrations import ensure_database
+from shared.service import ServiceRuntime, ServiceSpec
+from shared.settings import Settings
 from shared.statemachine import Aggregate, Lifecycle, Move, TransitionPayload
+from tests.conftest import Stack
 
 CLERK = Actor(id="clerk-1", name="Nguyễn Văn A", role="unit_clerk", unit="hoa-tan")
 
@@ -119,6 +126,9 @@ class Faults:
     """Switches a test flips to make the receiver's handler fail."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.failures_left = 0
         self.always = False
         self.calls = 0
@@ -150,6 +160,65 @@ def count_closing(event: Event, uow: UnitOfWork) -> None:
 def closings(engine: sa.Engine, ticket: str) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(tally.c.closings).where(tally.c.ticket == ticket)).scalar() or 0
+
+
+@dataclass
+class Probe:
+    stack: Stack
+    sender: ServiceRuntime
+    receiver: ServiceRuntime
+    topology: Topology
+
+    def connection(self) -> Connection:
+        return connect(self.stack.broker_url)
+
+    def closings(self, ticket: str) -> int:
+        return closings(self.receiver.engine, ticket)
+
+    def count(self, runtime: ServiceRuntime, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+        with runtime.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
+
+    def open_and_close(self, title: str = "T1") -> None:
+        self.sender.execute(open_ticket, title)
+        self.sender.execute(close_ticket, title)
+
+    def close(self) -> None:
+        self.sender.close()
+        self.receiver.close()
+
+    def queued(self, queue_name: str) -> int:
+        with self.connection() as conn:
+            _, count, _ = conn.default_channel.queue_declare(queue_name, passive=True)
+            return int(count)
+
+
+def make_probe(stack: Stack, clock: Clock, tmp_path: Path, broker_url: str | None = None, **settings: object) -> Probe:
+    config = Settings.from_env(
+        {},
+        data_dir=tmp_path,
+        database_url=stack.database_url,
+        broker_url=broker_url or stack.broker_url,
+        bus_namespace=stack.namespace,
+        retry_attempts=3,
+        retry_backoff_seconds=0.02,
+        outbox_poll_seconds=0.05,
+        consumer_prefetch=8,
+        **settings,
+    )
+    topology = Topology.of(
+        {"sender": SENDER.subscription.routing_keys, "receiver": RECEIVER.subscription.routing_keys},
+        stack.namespace,
+    )
+    runtimes = []
+    for spec in (SENDER, RECEIVER):
+        ensure_database(config.database_url_for(spec.name))
+        runtime = ServiceRuntime(spec, config, topology, clock=clock, catalogue=CATALOGUE, campaigns={})
+        spec.metadata.create_all(runtime.engine)
+        runtimes.append(runtime)
+    with connect(stack.broker_url) as conn:
+        topology.declare(conn)
+    return Probe(stack, runtimes[0], runtimes[1], topology)
 
 
 def _spec(name: str, metadata: sa.MetaData, bus, subscription: Subscription) -> ServiceSpec:

@@ -12,6 +12,7 @@ class TcpProxy:
         self.target = (target_host, target_port)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
+        self.url = ""  # a client's URL through the proxy, set by whoever knows the protocol
         self._up = threading.Event()
         self._up.set()
         self._sockets: set[socket.socket] = set()

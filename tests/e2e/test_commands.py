@@ -19,7 +19,7 @@ import pytest
 from kombu import Producer
 
 from shared.bus import Topology, connect
-from tests.integration.test_bus import delete_topology
+from tests.conftest import delete_topology
 from tests.waiting import wait_until
 
 THIDUA = [sys.executable, "-m", "services.cli"]

@@ -9,110 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from kombu import Connection, Producer
+from kombu import Producer
 
-from shared.bus import Topology, connect
-from shared.clock import FixedClock
 from shared.db import ConcurrentUpdate
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.events import Event, InvalidEvent
-from shared.migrations import ensure_database
-from shared.service import ServiceRuntime
-from shared.settings import Settings
 from shared.statemachine import IllegalTransition
 from tests import probe
-from tests.conftest import Stack
+from tests.probe import Probe
 from tests.waiting import consuming, wait_until
-
-
-@dataclass
-class Probe:
-    stack: Stack
-    sender: ServiceRuntime
-    receiver: ServiceRuntime
-    topology: Topology
-
-    def connection(self) -> Connection:
-        return connect(self.stack.broker_url)
-
-    def closings(self, ticket: str) -> int:
-        return probe.closings(self.receiver.engine, ticket)
-
-    def count(self, runtime: ServiceRuntime, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
-        with runtime.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one())
-
-    def queued(self, queue_name: str) -> int:
-        with self.connection() as conn:
-            _, count, _ = conn.default_channel.queue_declare(queue_name, passive=True)
-            return int(count)
-
-
-def make_probe(stack: Stack, clock: FixedClock, tmp_path, broker_url: str | None = None, **settings: object) -> Probe:
-    config = Settings.from_env(
-        {},
-        data_dir=tmp_path,
-        database_url=stack.database_url,
-        broker_url=broker_url or stack.broker_url,
-        bus_namespace=stack.namespace,
-        retry_attempts=3,
-        retry_backoff_seconds=0.02,
-        outbox_poll_seconds=0.05,
-        consumer_prefetch=8,
-        **settings,
-    )
-    topology = Topology.of(
-        {"sender": probe.SENDER.subscription.routing_keys, "receiver": probe.RECEIVER.subscription.routing_keys},
-        stack.namespace,
-    )
-    runtimes = []
-    for spec in (probe.SENDER, probe.RECEIVER):
-        ensure_database(config.database_url_for(spec.name))
-        runtime = ServiceRuntime(spec, config, topology, clock=clock, catalogue=probe.CATALOGUE, campaigns={})
-        spec.metadata.create_all(runtime.engine)
-        runtimes.append(runtime)
-    with connect(stack.broker_url) as conn:
-        topology.declare(conn)
-    return Probe(stack, runtimes[0], runtimes[1], topology)
-
-
-@pytest.fixture
-def bus(stack: Stack, clock: FixedClock, tmp_path) -> Iterator[Probe]:
-    probe.FAULTS.__init__()  # type: ignore[misc]
-    made = make_probe(stack, clock, tmp_path)
-    yield made
-    made.sender.close()
-    made.receiver.close()
-    if stack.durable_broker:
-        delete_topology(stack.broker_url, made.topology)
-
-
-def delete_topology(broker_url: str, topology: Topology) -> None:
-    with connect(broker_url) as conn:
-        channel = conn.default_channel
-        for service in topology.bindings:
-            channel.queue_delete(topology.queue_name(service))
-            channel.queue_delete(topology.dead_letter_queue(service).name)
-        channel.exchange_delete(topology.events.name)
-        channel.exchange_delete(topology.dead_letters.name)
-
-
-def close_ticket(bus: Probe, title: str = "T1") -> None:
-    bus.sender.execute(probe.open_ticket, title)
-    bus.sender.execute(probe.close_ticket, title)
-
 
 # -- publish ---------------------------------------------------------------------------------------------------
 
 
 def test_a_transition_commits_with_its_history_and_one_event_then_is_applied_once(bus: Probe) -> None:
-    close_ticket(bus)
+    bus.open_and_close()
 
     tables = probe.SENDER.tables
     with bus.sender.engine.connect() as conn:
@@ -170,7 +85,7 @@ def test_an_event_that_breaks_its_schema_is_refused_at_publish_and_nothing_commi
 
 
 def test_an_illegal_trigger_is_an_error_and_changes_nothing(bus: Probe) -> None:
-    close_ticket(bus)
+    bus.open_and_close()
 
     with pytest.raises(IllegalTransition, match="ticket T1 is closed: 'close' is not allowed"):
         bus.sender.execute(probe.close_ticket, "T1")
@@ -181,7 +96,7 @@ def test_the_relay_thread_sends_a_commit_at_once_without_waiting_for_its_poll(bu
     bus.sender.relay.poll_seconds = 60.0  # only the commit's wake-up can send it within the wait below
     bus.sender.relay.start()
     with consuming(bus.receiver.consumer()) as consumer:
-        close_ticket(bus)
+        bus.open_and_close()
         wait_until(lambda: consumer.applied == 1, timeout=5, what="the relay to be woken by the commit")
     assert bus.closings("T1") == 1
 
@@ -190,7 +105,7 @@ def test_the_relay_thread_sends_a_commit_at_once_without_waiting_for_its_poll(bu
 
 
 def test_the_same_message_delivered_twice_changes_state_once(bus: Probe) -> None:
-    close_ticket(bus)
+    bus.open_and_close()
     bus.sender.relay.publish_pending()
     assert bus.sender.relay.resend_all() == 1
     bus.sender.relay.publish_pending()
@@ -204,7 +119,7 @@ def test_the_same_message_delivered_twice_changes_state_once(bus: Probe) -> None
 
 def test_a_handler_that_fails_for_a_while_is_retried_and_applied_once(bus: Probe) -> None:
     probe.FAULTS.failures_left = 2
-    close_ticket(bus)
+    bus.open_and_close()
     bus.sender.relay.publish_pending()
 
     with consuming(bus.receiver.consumer()) as consumer:
@@ -217,7 +132,7 @@ def test_a_handler_that_fails_for_a_while_is_retried_and_applied_once(bus: Probe
 def test_a_retried_message_does_not_hold_up_the_messages_behind_it(bus: Probe) -> None:
     probe.FAULTS.failures_left = 1
     for title in ("T1", "T2", "T3"):
-        close_ticket(bus, title)
+        bus.open_and_close(title)
     bus.sender.relay.publish_pending()
 
     with consuming(bus.receiver.consumer()) as consumer:
@@ -227,7 +142,7 @@ def test_a_retried_message_does_not_hold_up_the_messages_behind_it(bus: Probe) -
 
 def test_a_message_that_always_fails_is_dead_lettered_with_its_reason_and_can_be_replayed(bus: Probe) -> None:
     probe.FAULTS.always = True
-    close_ticket(bus)
+    bus.open_and_close()
     bus.sender.relay.publish_pending()
 
     with consuming(bus.receiver.consumer()) as consumer:
@@ -293,7 +208,7 @@ def test_a_malformed_message_is_dead_lettered_with_the_reason_and_nothing_crashe
 
     with consuming(bus.receiver.consumer()) as consumer:
         wait_until(lambda: consumer.dead_lettered == 1, what="the poison message to be dead-lettered")
-        close_ticket(bus, "T2")  # the consumer is still alive and applies the next good event
+        bus.open_and_close("T2")  # the consumer is still alive and applies the next good event
         bus.sender.relay.publish_pending()
         wait_until(lambda: consumer.applied == 1, what="a good event after the poison one")
     assert probe.FAULTS.calls == 1, "the handler never saw the poison message"

@@ -4,30 +4,18 @@ going away while changes commit, and the in-memory broker of the embedded mode f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 import pytest
 
 from shared.bus import connect
 from tests import probe
 from tests.conftest import Stack
-from tests.integration.test_bus import Probe, close_ticket, delete_topology, make_probe
+from tests.probe import Probe
 from tests.tcpproxy import TcpProxy
 from tests.waiting import consuming, wait_until
 
 production = pytest.mark.parametrize("stack", ["production"], indirect=True)
-
-
-@pytest.fixture
-def bus(stack: Stack, clock, tmp_path) -> Iterator[Probe]:
-    probe.FAULTS.__init__()  # type: ignore[misc]
-    made = make_probe(stack, clock, tmp_path)
-    yield made
-    made.sender.close()
-    made.receiver.close()
-    if stack.durable_broker:
-        delete_topology(stack.broker_url, made.topology)
 
 
 def take_one_unacknowledged(bus: Probe, conn):
@@ -37,7 +25,7 @@ def take_one_unacknowledged(bus: Probe, conn):
 
 @production
 def test_a_consumer_that_dies_after_its_commit_but_before_the_ack_applies_the_event_once(bus: Probe) -> None:
-    close_ticket(bus)
+    bus.open_and_close()
     bus.sender.relay.publish_pending()
 
     with bus.connection() as conn:
@@ -56,7 +44,7 @@ def test_a_consumer_that_dies_after_its_commit_but_before_the_ack_applies_the_ev
 
 @production
 def test_a_consumer_that_dies_before_its_commit_applies_the_event_once_on_redelivery(bus: Probe) -> None:
-    close_ticket(bus)
+    bus.open_and_close()
     bus.sender.relay.publish_pending()
 
     with bus.connection() as conn:
@@ -70,73 +58,49 @@ def test_a_consumer_that_dies_before_its_commit_applies_the_event_once_on_redeli
     assert bus.queued(bus.topology.queue_name("receiver")) == 0
 
 
-def _through(proxy: TcpProxy, url: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(netloc=f"{parts.username}:{parts.password}@127.0.0.1:{proxy.port}").geturl()
-
-
 @production
 def test_changes_commit_while_the_broker_is_unreachable_and_their_events_follow_when_it_returns(
-    stack: Stack, clock, tmp_path
+    make_bus: Callable[..., Probe], proxy: TcpProxy, stack: Stack
 ) -> None:
-    probe.FAULTS.__init__()  # type: ignore[misc]
-    rabbit = urlsplit(stack.broker_url)
-    proxy = TcpProxy(rabbit.hostname or "127.0.0.1", rabbit.port or 5672)
-    bus = make_probe(stack, clock, tmp_path, broker_url=_through(proxy, stack.broker_url))
-    try:
-        bus.sender.relay.start()
-        proxy.cut()
-        for title in ("T1", "T2"):
-            close_ticket(bus, title)  # the service keeps accepting changes
-        wait_until(lambda: bus.sender.relay.failures >= 2, what="the relay to try and fail")
-        assert bus.sender.relay.pending() == 2, "the events wait in the outbox"
+    bus = make_bus(broker_url=proxy.url)
+    bus.sender.relay.start()
+    proxy.cut()
+    for title in ("T1", "T2"):
+        bus.open_and_close(title)  # the service keeps accepting changes
+    wait_until(lambda: bus.sender.relay.failures >= 2, what="the relay to try and fail")
+    assert bus.sender.relay.pending() == 2, "the events wait in the outbox"
 
-        proxy.restore()  # no restart of the service: its relay finds the broker again
-        wait_until(lambda: bus.sender.relay.pending() == 0, timeout=30, what="the outbox to drain")
-        with consuming(bus.receiver.consumer(connect(stack.broker_url))) as consumer:
-            wait_until(lambda: consumer.applied == 2, what="both events")
-        assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
-    finally:
-        bus.sender.close()
-        bus.receiver.close()
-        proxy.close()
-        delete_topology(stack.broker_url, bus.topology)
+    proxy.restore()  # no restart of the service: its relay finds the broker again
+    wait_until(lambda: bus.sender.relay.pending() == 0, timeout=30, what="the outbox to drain")
+    with consuming(bus.receiver.consumer(connect(stack.broker_url))) as consumer:
+        wait_until(lambda: consumer.applied == 2, what="both events")
+    assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
 
 
 @production
-def test_a_consumer_whose_connection_drops_reconnects_and_loses_nothing(stack: Stack, clock, tmp_path) -> None:
-    probe.FAULTS.__init__()  # type: ignore[misc]
-    rabbit = urlsplit(stack.broker_url)
-    proxy = TcpProxy(rabbit.hostname or "127.0.0.1", rabbit.port or 5672)
-    bus = make_probe(stack, clock, tmp_path)
-    try:
-        consumer = bus.receiver.consumer(connect(_through(proxy, stack.broker_url)))
-        with consuming(consumer):
-            close_ticket(bus, "T1")
-            bus.sender.relay.publish_pending()
-            wait_until(lambda: consumer.applied == 1, what="the first event")
-            proxy.cut()
-            close_ticket(bus, "T2")
-            bus.sender.relay.publish_pending()
-            proxy.restore()
-            wait_until(lambda: consumer.applied == 2, timeout=30, what="the event sent while cut off")
-        assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
-    finally:
-        bus.sender.close()
-        bus.receiver.close()
-        proxy.close()
-        delete_topology(stack.broker_url, bus.topology)
+def test_a_consumer_whose_connection_drops_reconnects_and_loses_nothing(bus: Probe, proxy: TcpProxy) -> None:
+    consumer = bus.receiver.consumer(connect(proxy.url))
+    with consuming(consumer):
+        bus.open_and_close("T1")
+        bus.sender.relay.publish_pending()
+        wait_until(lambda: consumer.applied == 1, what="the first event")
+        proxy.cut()
+        bus.open_and_close("T2")
+        bus.sender.relay.publish_pending()
+        proxy.restore()
+        wait_until(lambda: consumer.applied == 2, timeout=30, what="the event sent while cut off")
+    assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
 
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_after_the_in_memory_broker_lost_everything_resending_the_outbox_loses_and_doubles_nothing(
     bus: Probe,
 ) -> None:
-    close_ticket(bus, "T1")
+    bus.open_and_close("T1")
     bus.sender.relay.publish_pending()
     with consuming(bus.receiver.consumer()) as consumer:
         wait_until(lambda: consumer.applied == 1, what="T1 before the stop")
-    close_ticket(bus, "T2")
+    bus.open_and_close("T2")
     bus.sender.relay.publish_pending()  # T2 sits in the memory queue, not yet consumed...
     with bus.connection() as conn:
         assert conn.default_channel.queue_purge(bus.topology.queue_name("receiver")) == 1  # ...and is lost
