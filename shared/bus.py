@@ -85,6 +85,7 @@ class Topology:
 def connect(url: str) -> Connection:
     """A kombu connection that waits for the broker's confirm of every publish (RabbitMQ)."""
     if url.startswith("memory://"):
-        # The memory transport polls; the default second would make every hop a second late.
-        return Connection(url, transport_options={"polling_interval": 0.01})
+        # The memory transport polls; the default second would make every hop a second late. It has no host,
+        # but kombu warns on every connection without one.
+        return Connection("memory://localhost/", transport_options={"polling_interval": 0.01})
     return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30, connect_timeout=5)
