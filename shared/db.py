@@ -8,18 +8,20 @@ For a consumed event it also writes the inbox row that makes a redelivery a no-o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
+from marshmallow import Schema
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from shared.campaigns import Campaign
 from shared.clock import Clock
 from shared.events import Actor, Catalogue, Event, canonical_json
 from shared.statemachine import Aggregate, StateChange
@@ -53,6 +55,44 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """An instant, always timezone-aware UTC in Python, whatever the backend keeps (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored as an instant: {value!r}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SchemaJSON(sa.types.TypeDecorator[Any]):
+    """A JSON column whose values pass through a marshmallow schema: Python values in the domain (dates stay
+    dates), JSON in the database, the same shape as in the events."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, schema: Schema, many: bool = False):
+        super().__init__()
+        self.schema = schema
+        self.many = many
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else self.schema.dump(value, many=self.many)
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return None if value is None else self.schema.load(value, many=self.many)
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -83,8 +123,8 @@ def bus_tables(metadata: sa.MetaData) -> BusTables:
         sa.Column("event_id", sa.String(36), nullable=False, unique=True),
         sa.Column("type", sa.String(100), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True)),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("published_at", UtcDateTime()),
         sa.Index("ix_outbox_unpublished", "published_at", "seq"),
     )
     inbox = sa.Table(
@@ -92,7 +132,7 @@ def bus_tables(metadata: sa.MetaData) -> BusTables:
         metadata,
         sa.Column("event_id", sa.String(36), primary_key=True),
         sa.Column("type", sa.String(100), nullable=False),
-        sa.Column("handled_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("handled_at", UtcDateTime(), nullable=False),
     )
     transitions = sa.Table(
         "transitions",
@@ -108,7 +148,7 @@ def bus_tables(metadata: sa.MetaData) -> BusTables:
         sa.Column("actor_role", sa.String(50), nullable=False),
         sa.Column("actor_unit", sa.String(100)),
         sa.Column("reason", sa.Text),
-        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", UtcDateTime(), nullable=False),
         sa.Column("event_id", sa.String(36), nullable=False),
         sa.Index("ix_transitions_subject", "subject_type", "subject_id", "id"),
     )
@@ -132,6 +172,7 @@ class UnitOfWork:
         cause: Event | None = None,
         correlation_id: str = "",
         on_commit: Callable[[], None] = lambda: None,
+        campaigns: Mapping[str, Campaign] | None = None,
     ):
         self._session_factory = session_factory
         self.tables = tables
@@ -141,6 +182,7 @@ class UnitOfWork:
         self.cause = cause
         self.correlation_id = cause.correlation_id if cause else correlation_id
         self._on_commit = on_commit
+        self.campaigns: Mapping[str, Campaign] = campaigns or {}
         self._events: list[Event] = []
         self.committed = False
         self.session: Session
@@ -154,6 +196,8 @@ class UnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        # Release the objects as they are (a view may still read them), then undo whatever was not committed.
+        self.session.expunge_all()
         if not self.committed:
             self.session.rollback()
         self.session.close()

@@ -7,11 +7,15 @@ A service's ``env.py`` is one call to :func:`run_env`; the commands here drive A
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import sqlalchemy as sa
 from alembic import command, context
+from alembic.autogenerate.api import AutogenContext
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
+
+from shared.db import SchemaJSON, UtcDateTime
 
 
 def alembic_config(migrations: Path, engine: Engine) -> Config:
@@ -41,10 +45,20 @@ def run_env(metadata: sa.MetaData) -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
             compare_type=True,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()
         connection.commit()
+
+
+def _render_item(type_: str, obj: object, autogen_context: AutogenContext) -> str | Literal[False]:
+    """A migration stores what the database holds: a schema-checked JSON column is plain JSON there."""
+    if type_ == "type" and isinstance(obj, SchemaJSON):
+        return "sa.JSON()"
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def ensure_database(url: str) -> bool:
