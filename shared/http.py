@@ -25,7 +25,7 @@ from shared.auth import TokenAuthority
 from shared.db import ConcurrentUpdate
 from shared.problems import Problem, validation_problem
 from shared.service import ServiceRuntime
-from shared.statemachine import IllegalTransition
+from shared.statemachine import IllegalTransition, RuleViolation
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,11 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
             "servers": [{"url": f"/{spec.name}"}],
         },
     )
-    api.register_blueprint(spec.blueprint)
     app.extensions["thidua.runtime"] = runtime
     app.extensions["thidua.tokens"] = tokens
+    if spec.setup is not None:
+        spec.setup(app, runtime)
+    api.register_blueprint(spec.blueprint)
     _register_errors(app)
 
     @app.get("/swagger-ui/<path:filename>")
@@ -84,11 +86,14 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
 def _register_errors(app: Flask) -> None:
     app.register_error_handler(Problem, lambda err: err.response())
     app.register_error_handler(
+        RuleViolation, lambda err: Problem(err.status, err.code, err.detail, **err.extra).response()
+    )
+    app.register_error_handler(
         IllegalTransition,
         lambda err: Problem(
             409,
             err.code,
-            f"Không thể '{err.trigger}' khi hồ sơ đang ở trạng thái '{err.state}'.",
+            err.detail,
             state=err.state,
             trigger=err.trigger,
             allowed=err.allowed,

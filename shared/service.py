@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
+from flask import Flask
 from flask_smorest import Blueprint
 from kombu import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +41,7 @@ class ServiceSpec:
     blueprint: Blueprint
     subscription: Subscription
     migrations: Path
+    setup: Callable[[Flask, ServiceRuntime], None] | None = None  # what the service adds to its Flask app
 
 
 class ServiceRuntime:
@@ -83,6 +85,7 @@ class ServiceRuntime:
             cause=cause,
             correlation_id=correlation_id or str(uuid.uuid4()),
             on_commit=self.relay.wake,
+            campaigns=self.campaigns,
         )
 
     def execute(self, handler: Callable[[M, UnitOfWork], R], message: M, *, correlation_id: str | None = None) -> R:

@@ -28,17 +28,38 @@ from shared.events import Actor
 _sequence = itertools.count()
 
 
+class RuleViolation(Exception):
+    """A domain rule refuses a command: the API answers with ``status``, ``code`` and the Vietnamese ``detail``."""
+
+    status = 409
+
+    def __init__(self, code: str, detail: str, **extra: Any):
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.extra = extra
+
+
 class IllegalTransition(Exception):
     """A trigger that the subject's current state does not allow; the API answers 409 with this."""
 
     code = "illegal_transition"
 
-    def __init__(self, subject_type: str, subject_id: str, state: str, trigger: str, allowed: Sequence[str]):
+    def __init__(
+        self,
+        subject_type: str,
+        subject_id: str,
+        state: str,
+        trigger: str,
+        allowed: Sequence[str],
+        detail: str | None = None,
+    ):
         self.subject_type = subject_type
         self.subject_id = subject_id
         self.state = state
         self.trigger = trigger
         self.allowed = list(allowed)
+        self.detail = detail or f"Không thể thực hiện '{trigger}' ở trạng thái '{state}'."
         super().__init__(
             f"{subject_type} {subject_id} is {state}: '{trigger}' is not allowed"
             f" (allowed: {', '.join(self.allowed) or 'nothing'})"
@@ -124,8 +145,16 @@ class Lifecycle:
         initial: Enum,
         moves: Iterable[Move],
         attribute: str = "state",
+        *,
+        noun: str = "đối tượng",
+        state_names: Mapping[Enum, str] | None = None,
+        action_names: Mapping[str, str] | None = None,
     ):
+        """``noun``, ``state_names`` and ``action_names`` word the 409 a user reads, in Vietnamese."""
         self.subject_type = subject_type
+        self.noun = noun
+        self.state_names = {state.value: name for state, name in (state_names or {}).items()}
+        self.action_names = dict(action_names or {})
         self.states = states
         self.attribute = attribute
         self.moves = tuple(moves)
@@ -159,13 +188,11 @@ class Lifecycle:
     ) -> StateChange:
         source: Enum = getattr(aggregate, self.attribute)
         if trigger not in self._events:
-            raise IllegalTransition(self.subject_type, str(aggregate.id), source.value, trigger, self.allowed(source))
+            raise self._illegal(aggregate, source, trigger)
         try:
             self._machine.events[trigger].trigger(aggregate)
         except MachineError:
-            raise IllegalTransition(
-                self.subject_type, str(aggregate.id), source.value, trigger, self.allowed(source)
-            ) from None
+            raise self._illegal(aggregate, source, trigger) from None
         dest: Enum = getattr(aggregate, self.attribute)
         change = StateChange(
             subject_type=self.subject_type,
@@ -189,6 +216,14 @@ class Lifecycle:
         )
         aggregate.pending_changes.append(change)
         return change
+
+    def _illegal(self, aggregate: Aggregate, state: Enum, trigger: str) -> IllegalTransition:
+        action = self.action_names.get(trigger, trigger)
+        state_name = self.state_names.get(state.value, state.value)
+        detail = f"Không thể {action} khi {self.noun} đang ở trạng thái “{state_name}”."
+        return IllegalTransition(
+            self.subject_type, str(aggregate.id), state.value, trigger, self.allowed(state), detail
+        )
 
 
 def _listify(source: Enum | Sequence[Enum]) -> list[Enum]:
