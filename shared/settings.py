@@ -41,6 +41,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_HOURS", "12", "How long an issued token stays valid, in hours."),
     Setting("NOW", "", "ISO 8601 instant the clock starts from and runs on (replays a past campaign)."),
     Setting("CAMPAIGNS_DIR", "", "Extra folder of campaign files (`*.toml`) besides the shipped ones."),
+    Setting(
+        "DOCUMENTS_DIR",
+        "",
+        "Folder of the units' documents (shared by every intake process); empty: DATA_DIR/documents.",
+    ),
     Setting("MAX_UPLOAD_BYTES", "20971520", "Largest document a unit may upload (20 MB)."),
     Setting("CONSUMER_PREFETCH", "32", "Messages a consumer holds unacknowledged at once."),
     Setting("RETRY_ATTEMPTS", "5", "Tries of a failing message before it is dead-lettered."),
@@ -77,6 +82,7 @@ class Settings:
     token_hours: float
     now: str
     campaigns_dir: Path | None
+    documents_dir: Path
     max_upload_bytes: int
     consumer_prefetch: int
     retry_attempts: int
@@ -109,6 +115,7 @@ class Settings:
             token_hours=_number(raw, "TOKEN_HOURS", float, minimum=0.01),
             now=raw["NOW"],
             campaigns_dir=Path(raw["CAMPAIGNS_DIR"]) if raw["CAMPAIGNS_DIR"] else None,
+            documents_dir=Path(raw["DOCUMENTS_DIR"] or Path(raw["DATA_DIR"]) / "documents").expanduser(),
             max_upload_bytes=_number(raw, "MAX_UPLOAD_BYTES", int, minimum=1),
             consumer_prefetch=_number(raw, "CONSUMER_PREFETCH", int, minimum=1),
             retry_attempts=_number(raw, "RETRY_ATTEMPTS", int, minimum=1),

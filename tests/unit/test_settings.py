@@ -18,6 +18,7 @@ OVERRIDES: dict[str, tuple[str, object]] = {
     "TOKEN_HOURS": ("1.5", 1.5),
     "NOW": ("2021-12-01T09:00", "2021-12-01T09:00"),
     "CAMPAIGNS_DIR": ("/etc/thidua/campaigns", Path("/etc/thidua/campaigns")),
+    "DOCUMENTS_DIR": ("/mnt/shared/documents", Path("/mnt/shared/documents")),
     "MAX_UPLOAD_BYTES": ("1048576", 1_048_576),
     "CONSUMER_PREFETCH": ("4", 4),
     "RETRY_ATTEMPTS": ("9", 9),
@@ -46,6 +47,7 @@ def test_an_empty_environment_gives_the_defaults() -> None:
         token_hours=12.0,
         now="",
         campaigns_dir=None,
+        documents_dir=Path("./data/documents"),
         max_upload_bytes=20 * 1024 * 1024,
         consumer_prefetch=32,
         retry_attempts=5,
@@ -79,7 +81,8 @@ def test_every_variable_overrides_its_field(setting: Setting) -> None:
 
     assert getattr(settings, setting.name.lower()) == expected
     assert getattr(settings, setting.name.lower()) != getattr(Settings.from_env({}), setting.name.lower())
-    others = [name for name in FIELDS if name != setting.name.lower()]
+    follows = {"DATA_DIR": {"documents_dir"}}.get(setting.name, set())  # defaults derived from this setting
+    others = [name for name in FIELDS if name != setting.name.lower() and name not in follows]
     assert [getattr(settings, n) for n in others] == [getattr(Settings.from_env({}), n) for n in others]
 
 
@@ -246,3 +249,7 @@ def test_every_setting_is_named_in_capitals_and_explained(setting: Setting) -> N
 def test_a_misspelled_keyword_override_is_refused_rather_than_ignored() -> None:
     with pytest.raises(TypeError, match="PROT"):
         Settings.from_env({}, prot=1)
+
+
+def test_the_documents_live_in_the_data_folder_unless_told_otherwise() -> None:
+    assert Settings.from_env({"THIDUA_DATA_DIR": "/srv/thidua"}).documents_dir == Path("/srv/thidua/documents")
