@@ -2,11 +2,223 @@
 
 Services register their events here, in one module, so that producers and consumers check one contract.
 A change to an event's shape is a new version registered beside the old one; consumers keep accepting the
-versions they know.
+versions they know. The subject, campaign and unit of an event travel in its envelope, not in its payload.
 """
 
 from __future__ import annotations
 
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
 from shared.events import Catalogue
+from shared.problems import FieldMessage
+from shared.statemachine import TransitionPayload
 
 CATALOGUE = Catalogue()
+
+KINDS = ("collective", "individual")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# -- the dossier's contents (Phụ lục 1 and the self-scored Phụ lục 2 row) ----------------------------------------
+
+
+class Nominee(_Strict):
+    """The person an individual dossier nominates (Phụ lục 1, "Đối với cá nhân")."""
+
+    full_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    alias = fields.String(allow_none=True, validate=validate.Length(max=200))
+    date_of_birth = fields.Date(allow_none=True)
+    home_town = fields.String(allow_none=True, validate=validate.Length(max=300))
+    residence = fields.String(allow_none=True, validate=validate.Length(max=300))
+    occupation = fields.String(allow_none=True, validate=validate.Length(max=200))
+    position = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+
+class Report(_Strict):
+    """The achievement report (Phụ lục 1): the unit's particulars, then what was achieved and how."""
+
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=50))
+    fax = fields.String(allow_none=True, validate=validate.Length(max=50))
+    website = fields.String(allow_none=True, validate=validate.Length(max=300))
+    structure = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    staff_count = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=1_000_000))
+    functions = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    achievements = fields.String(allow_none=True, validate=validate.Length(max=50000))
+    measures = fields.String(allow_none=True, validate=validate.Length(max=50000))
+    lessons = fields.String(allow_none=True, validate=validate.Length(max=50000))
+
+
+UNIT_REPORT_FIELDS = ("address", "phone", "fax", "website", "structure", "staff_count", "functions")
+COUNT_FIELDS = ("online_case_files", "total_case_files", "online_procedures", "total_procedures")
+
+
+def _count() -> fields.Integer:
+    return fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0, max=10**9))
+
+
+class SelfAssessment(_Strict):
+    """The unit's own Phụ lục 2 row: case files handled online at level 4 of all, procedures with a case of all."""
+
+    online_case_files = _count()
+    total_case_files = _count()
+    online_procedures = _count()
+    total_procedures = _count()
+
+    @validates_schema
+    def _online_within_total(self, data: dict[str, int | None], **kwargs: object) -> None:
+        for what in ("case_files", "procedures"):
+            online, total = data.get(f"online_{what}"), data.get(f"total_{what}")
+            if online is not None and total is not None and online > total:
+                raise ValidationError(_online_above_total(what), f"online_{what}")
+
+
+def _online_above_total(what: str) -> FieldMessage:
+    noun = "hồ sơ" if what == "case_files" else "thủ tục"
+    return FieldMessage("online_above_total", f"Số {noun} trực tuyến không được lớn hơn tổng số {noun}.")
+
+
+class DocumentMeta(_Strict):
+    """A stored document as events carry it: never the bytes, only how to find and check them."""
+
+    kind = fields.String(required=True)
+    version = fields.Integer(required=True, strict=True)
+    sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}\Z"))
+    size = fields.Integer(required=True, strict=True)
+    content_type = fields.String(required=True)
+    filename = fields.String(required=True)
+    uploaded_at = fields.AwareDateTime(required=True)
+
+
+class ReturnReason(_Strict):
+    """One thing the unit must fix; ``field`` points at what it concerns, when it concerns one."""
+
+    field = fields.String(load_default=None, allow_none=True)
+    message = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+# -- intake's events ---------------------------------------------------------------------------------------------
+
+
+@CATALOGUE.register("dossier.created")
+class DossierCreated(_Strict):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+
+
+@CATALOGUE.register("dossier.updated")
+class DossierUpdated(_Strict):
+    changed = fields.List(fields.String(), required=True)
+
+
+@CATALOGUE.register("dossier.document_uploaded")
+class DossierDocumentUploaded(DocumentMeta):
+    replaced_version = fields.Integer(load_default=None, allow_none=True)
+
+
+class _DossierContents(TransitionPayload):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    round = fields.Integer(required=True, strict=True)
+    nominee = fields.Nested(Nominee, allow_none=True, load_default=None)
+    report = fields.Nested(Report, required=True)
+    self_assessment = fields.Nested(SelfAssessment, allow_none=True, load_default=None)
+    documents = fields.List(fields.Nested(DocumentMeta), required=True)
+    submitted_at = fields.AwareDateTime(required=True)
+
+
+@CATALOGUE.register("dossier.submitted")
+class DossierSubmitted(_DossierContents):
+    """A unit sent its dossier to Culture & Information, complete and in time."""
+
+
+@CATALOGUE.register("dossier.resubmitted")
+class DossierResubmitted(_DossierContents):
+    """A unit sent its revised dossier again after a return; ``round`` counts the submissions."""
+
+
+@CATALOGUE.register("dossier.withdrawn")
+class DossierWithdrawn(TransitionPayload):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    round = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("dossier.reopened")
+class DossierReopened(TransitionPayload):
+    """Intake put a returned dossier back in the unit's hands, with the reviewer's reasons."""
+
+    round = fields.Integer(required=True, strict=True)
+    reasons = fields.List(fields.Nested(ReturnReason), required=True)
+
+
+class Outcome(_Strict):
+    prize_rank = fields.Integer(load_default=None, allow_none=True)
+    prize_name = fields.String(load_default=None, allow_none=True)
+    amount = fields.Integer(load_default=None, allow_none=True, strict=True)
+    certificate_number = fields.String(load_default=None, allow_none=True)
+    decision_number = fields.String(load_default=None, allow_none=True)
+    decision_date = fields.Date(load_default=None, allow_none=True)
+    reason = fields.String(load_default=None, allow_none=True)
+
+
+@CATALOGUE.register("dossier.awarded")
+class DossierAwarded(TransitionPayload):
+    outcome = fields.Nested(Outcome, required=True)
+
+
+@CATALOGUE.register("dossier.not_awarded")
+class DossierNotAwarded(TransitionPayload):
+    outcome = fields.Nested(Outcome, required=True)
+
+
+@CATALOGUE.register("dossier.outcome_amended")
+class DossierOutcomeAmended(_Strict):
+    """An amending decision changed a decided dossier's outcome; the old one stays in the history."""
+
+    outcome = fields.Nested(Outcome, required=True)
+    previous = fields.Nested(Outcome, required=True)
+
+
+@CATALOGUE.register("campaign.deadline_extended")
+class CampaignDeadlineExtended(_Strict):
+    deadline = fields.String(required=True, validate=validate.OneOf(["dossier", "proposal"]))
+    previous_date = fields.Date(required=True)
+    new_date = fields.Date(required=True)
+    reason = fields.String(required=True)
+
+
+# -- what intake consumes from review and awards (their services own these contracts) ----------------------------
+
+
+@CATALOGUE.register("dossier.returned")
+class DossierReturned(_Strict):
+    """Culture & Information returned a dossier for revision, with one complete list of what to fix."""
+
+    dossier_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    reasons = fields.List(fields.Nested(ReturnReason), required=True, validate=validate.Length(min=1))
+
+
+@CATALOGUE.register("proposal.submitted")
+class ProposalSubmitted(_Strict):
+    proposal_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    dossier_ids = fields.List(fields.String(), required=True)
+
+
+@CATALOGUE.register("proposal.returned")
+class ProposalReturned(_Strict):
+    proposal_id = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+@CATALOGUE.register("award.granted")
+class AwardGranted(Outcome):
+    dossier_id = fields.String(required=True)
+
+
+@CATALOGUE.register("award.refused")
+class AwardRefused(Outcome):
+    dossier_id = fields.String(required=True)
