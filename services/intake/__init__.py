@@ -13,4 +13,5 @@ SERVICE = ServiceSpec(
     blueprint=api.blueprint,
     subscription=consumer.SUBSCRIPTION,
     migrations=Path(__file__).parent / "migrations",
+    setup=api.setup,
 )

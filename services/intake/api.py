@@ -1,22 +1,64 @@
-"""The intake service's routes."""
+"""The intake service's routes: thin — parse, authorise, call a handler, render."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import Flask, Response, current_app, g, send_file
 from flask_smorest import Blueprint
 
-from services.intake.schemas import CampaignSchema, CampaignSummarySchema
+from services.intake import handlers, queries
+from services.intake.handlers import (
+    AttachDocument,
+    CreateDossier,
+    EditDossier,
+    ExtendDeadline,
+    SubmitDossier,
+    WithdrawDossier,
+)
+from services.intake.queries import STAFF_ROLES, DossierFilter
+from services.intake.schemas import (
+    CampaignSchema,
+    CampaignSummarySchema,
+    DeadlineExtension,
+    DocumentOut,
+    DocumentQuery,
+    DossierCreate,
+    DossierOut,
+    DossierPatch,
+    DossierQuery,
+    DossierSummary,
+    Upload,
+    Withdrawal,
+)
+from services.intake.storage import DocumentStore, request_class_for, safe_filename
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.problems import Problem
+from shared.service import ServiceRuntime
 
 blueprint = Blueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
 
+READERS = ("unit_clerk", *STAFF_ROLES)  # a clerk reads their own unit's dossiers, the staff every dossier
 
-def campaigns() -> dict[str, Campaign]:
-    return current_app.extensions["thidua.runtime"].campaigns
+
+def setup(app: Flask, runtime: ServiceRuntime) -> None:
+    """Uploads stream straight into the document store, hashed and size-checked as they arrive."""
+    app.extensions["thidua.documents"] = DocumentStore(
+        runtime.settings.documents_dir, runtime.settings.max_upload_bytes
+    )
+    app.request_class = request_class_for(lambda: current_app.extensions["thidua.documents"])
+
+
+def runtime() -> ServiceRuntime:
+    return current_app.extensions["thidua.runtime"]
+
+
+def store() -> DocumentStore:
+    return current_app.extensions["thidua.documents"]
+
+
+# -- campaigns -------------------------------------------------------------------------------------------------
 
 
 @blueprint.get("/campaigns")
@@ -24,15 +66,159 @@ def campaigns() -> dict[str, Campaign]:
 @requires(*ROLES)
 def list_campaigns() -> Any:
     """Các phong trào thi đua (campaigns), newest first."""
-    return sorted(campaigns().values(), key=lambda c: (-c.year, c.code))
+    return sorted(runtime().campaigns.values(), key=lambda c: (-c.year, c.code))
 
 
 @blueprint.get("/campaigns/<code>")
 @blueprint.response(200, CampaignSchema)
 @requires(*ROLES)
-def get_campaign(code: str) -> Any:
+def get_campaign(code: str) -> Campaign:
     """One campaign: its units, tracks, targets, prizes, documents and deadlines."""
-    campaign = campaigns().get(code)
+    campaign = runtime().campaigns.get(code)
     if campaign is None:
-        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã '{code}'.")
+        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
     return campaign
+
+
+@blueprint.post("/campaigns/<code>/deadline-extensions")
+@blueprint.arguments(DeadlineExtension)
+@blueprint.response(201, DeadlineExtension)
+@requires("review_head", "admin")
+def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
+    """Gia hạn nộp hồ sơ: move the units' dossier deadline later, with the reason (audited)."""
+    runtime().execute(handlers.extend_deadline, ExtendDeadline(code, body["new_date"], body["reason"], g.actor))
+    return body
+
+
+# -- dossiers --------------------------------------------------------------------------------------------------
+
+
+@blueprint.post("/dossiers")
+@blueprint.arguments(DossierCreate)
+@blueprint.response(201, DossierOut)
+@requires("unit_clerk")
+def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
+    """Lập hồ sơ: a draft for the clerk's own unit."""
+    dossier = runtime().execute(handlers.create_dossier, CreateDossier(actor=g.actor, **body))
+    return _view(dossier.id)
+
+
+@blueprint.get("/dossiers")
+@blueprint.arguments(DossierQuery, location="query")
+@blueprint.response(200, DossierSummary(many=True))
+@blueprint.paginate()
+@requires(*READERS)
+def list_dossiers(query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
+    """The unit's own dossiers (a clerk), or every dossier (staff), filtered; newest change first."""
+    with runtime().session() as session:
+        page, total = queries.list_dossiers(
+            session,
+            g.actor,
+            DossierFilter(**query),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+    pagination_parameters.item_count = total
+    return page
+
+
+@blueprint.get("/dossiers/<dossier_id>")
+@blueprint.response(200, DossierOut)
+@requires(*READERS)
+def get_dossier(dossier_id: str) -> dict[str, Any]:
+    """One dossier: contents, documents, state, the full history, return reasons and the outcome."""
+    return _view(dossier_id)
+
+
+@blueprint.patch("/dossiers/<dossier_id>")
+@blueprint.arguments(DossierPatch)
+@blueprint.response(200, DossierOut)
+@requires("unit_clerk")
+def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
+    """Sửa hồ sơ: a draft, or a dossier returned for revision."""
+    runtime().execute(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body))
+    return _view(dossier_id)
+
+
+@blueprint.put("/dossiers/<dossier_id>/documents/<kind>")
+@blueprint.arguments(Upload, location="files")
+@blueprint.response(201, DocumentOut)
+@requires("unit_clerk")
+def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
+    """Tải lên một tài liệu (PDF, DOCX, DOC, JPEG, PNG); a replacement keeps the earlier versions."""
+    upload = files["file"]
+    try:
+        _may_upload(dossier_id, kind)  # every refusal the dossier can give comes before a file is kept
+        filename = safe_filename(upload.filename)
+        stored = store().keep(upload.stream)
+    finally:
+        store().discard(upload.stream)
+    command = AttachDocument(dossier_id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
+    # Should the dossier change state in the instant between, the kept bytes stay unreferenced: content-addressed
+    # files are never deleted on this path, as a concurrent upload of the same bytes may be using them.
+    return runtime().execute(handlers.attach_document, command)
+
+
+@blueprint.get("/dossiers/<dossier_id>/documents/<kind>")
+@blueprint.arguments(DocumentQuery, location="query")
+@requires("unit_clerk", "reviewer", "review_head", "home_affairs", "council_member", "council_secretary",
+          "council_chair", "auditor", "admin")  # fmt: skip
+def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Response:
+    """Tải về: the current version of a document, or ``?version=N``."""
+    with runtime().unit_of_work() as uow:
+        dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
+        versions = [d for d in dossier.documents if d.kind == kind]
+    wanted = query.get("version") or max((d.version for d in versions), default=0)
+    document = next((d for d in versions if d.version == wanted), None)
+    if document is None:
+        raise Problem(404, "document_not_found", "Hồ sơ chưa có tài liệu này (hoặc phiên bản này).")
+    response = send_file(
+        store().open(document.sha256),
+        mimetype=document.content_type,
+        as_attachment=True,
+        download_name=document.filename,
+        etag=document.sha256,
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blueprint.post("/dossiers/<dossier_id>/submit")
+@blueprint.response(200, DossierOut)
+@requires("unit_clerk")
+def submit_dossier(dossier_id: str) -> dict[str, Any]:
+    """Nộp hồ sơ (or nộp lại after a return): refused with every missing item at once, or after the deadline."""
+    runtime().execute(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor))
+    return _view(dossier_id)
+
+
+@blueprint.post("/dossiers/<dossier_id>/withdraw")
+@blueprint.arguments(Withdrawal)
+@blueprint.response(200, DossierOut)
+@requires("unit_clerk")
+def withdraw_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
+    """Rút hồ sơ, until Culture & Information has sent its proposal."""
+    runtime().execute(handlers.withdraw_dossier, WithdrawDossier(dossier_id, g.actor, body.get("reason")))
+    return _view(dossier_id)
+
+
+def _view(dossier_id: str) -> dict[str, Any]:
+    with runtime().unit_of_work() as uow:
+        return queries.dossier_view(uow, dossier_id, g.actor)
+
+
+def _may_upload(dossier_id: str, kind: str) -> None:
+    with runtime().unit_of_work() as uow:
+        dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
+        dossier.require_editable("tải tài liệu lên")
+        campaign = handlers.campaign_of(uow, dossier.campaign)
+    kinds = [doc.code for doc in campaign.documents]
+    if kind not in kinds:
+        raise Problem(
+            404,
+            "unknown_document_kind",
+            f"Không có loại tài liệu “{kind}”; các loại: {', '.join(kinds)}.",
+            accepted=kinds,
+        )

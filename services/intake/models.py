@@ -1,6 +1,110 @@
-"""The intake service's own database."""
+"""The intake service's own database: dossiers, their document versions, deadline extensions, proposal status."""
 
-from shared.db import bus_tables, service_metadata
+from __future__ import annotations
+
+import sqlalchemy as sa
+from marshmallow import fields
+from sqlalchemy.orm import registry, relationship
+
+from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
+from shared.catalogue import Nominee, Outcome, Report, ReturnReason, SelfAssessment
+from shared.db import SchemaJSON, UtcDateTime, bus_tables, service_metadata
 
 metadata = service_metadata()
 bus = bus_tables(metadata)
+
+
+def _enum(kind: type[Kind] | type[DossierState]) -> sa.Enum:
+    return sa.Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class _StoredOutcome(Outcome):
+    """The outcome as intake keeps it: the award's terms, whether it was granted, and what an amendment replaced."""
+
+    granted = fields.Boolean(required=True)
+    previous = fields.Nested(lambda: _StoredOutcome(), load_default=None, allow_none=True)
+
+
+dossiers = sa.Table(
+    "dossiers",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("campaign", sa.String(100), nullable=False),
+    sa.Column("unit", sa.String(100), nullable=False),
+    sa.Column("kind", _enum(Kind), nullable=False),
+    sa.Column("state", _enum(DossierState), nullable=False),
+    sa.Column("round", sa.Integer, nullable=False),
+    sa.Column("nominee", SchemaJSON(Nominee())),
+    sa.Column("report", SchemaJSON(Report()), nullable=False),
+    sa.Column("self_assessment", SchemaJSON(SelfAssessment())),
+    sa.Column("return_reasons", SchemaJSON(ReturnReason(), many=True)),
+    sa.Column("outcome", SchemaJSON(_StoredOutcome())),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("submitted_at", UtcDateTime()),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_dossiers_campaign_unit", "campaign", "unit"),
+    sa.Index("ix_dossiers_state", "state"),
+    # The quota: one live dossier of each kind per unit and campaign. A withdrawn one makes room for another.
+    sa.Index(
+        "uq_dossiers_one_live_per_kind",
+        "campaign",
+        "unit",
+        "kind",
+        unique=True,
+        sqlite_where=sa.text("state != 'withdrawn'"),
+        postgresql_where=sa.text("state != 'withdrawn'"),
+    ),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dossier_id", sa.String(36), sa.ForeignKey("dossiers.id"), nullable=False),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("content_type", sa.String(100), nullable=False),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("uploaded_at", UtcDateTime(), nullable=False),
+    sa.Column("uploaded_by", sa.String(200), nullable=False),
+    sa.Column("uploaded_by_name", sa.String(200), nullable=False),
+    sa.UniqueConstraint("dossier_id", "kind", "version"),
+)
+
+deadline_extensions = sa.Table(
+    "deadline_extensions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("campaign", sa.String(100), nullable=False, index=True),
+    sa.Column("new_date", sa.Date, nullable=False),
+    sa.Column("previous_date", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor_id", sa.String(200), nullable=False),
+    sa.Column("actor_name", sa.String(200), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+)
+
+# Intake's copy of review's proposal status: a dossier may be withdrawn only until the proposal is sent.
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column("campaign", sa.String(100), primary_key=True),
+    sa.Column("proposal_id", sa.String(36), nullable=False),
+    sa.Column("pending", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+mapper = registry()
+mapper.map_imperatively(DocumentVersion, documents)
+mapper.map_imperatively(
+    Dossier,
+    dossiers,
+    version_id_col=dossiers.c.version,
+    properties={
+        "documents": relationship(DocumentVersion, order_by=documents.c.id, lazy="selectin", cascade="all"),
+    },
+)

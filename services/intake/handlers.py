@@ -1,0 +1,303 @@
+"""One function per command (from the API) and per consumed event: load, apply the domain, record.
+
+The unit of work is opened and committed by the caller (``ServiceRuntime.execute`` or the consumer), once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
+from services.intake.models import deadline_extensions, dossiers, proposals
+from shared.campaigns import Campaign
+from shared.clock import format_local_date
+from shared.db import UnitOfWork
+from shared.events import Actor, Event
+from shared.statemachine import RuleViolation
+
+log = logging.getLogger(__name__)
+
+
+# -- commands --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateDossier:
+    campaign: str
+    kind: Kind
+    actor: Actor
+    nominee: Mapping[str, Any] | None = None
+    report: Mapping[str, Any] | None = None
+    self_assessment: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class EditDossier:
+    dossier_id: str
+    actor: Actor
+    changes: Mapping[str, Mapping[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class AttachDocument:
+    dossier_id: str
+    kind: str
+    actor: Actor
+    sha256: str
+    size: int
+    content_type: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class SubmitDossier:
+    dossier_id: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class WithdrawDossier:
+    dossier_id: str
+    actor: Actor
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtendDeadline:
+    campaign: str
+    new_date: date
+    reason: str
+    actor: Actor
+
+
+def create_dossier(command: CreateDossier, uow: UnitOfWork) -> Dossier:
+    campaign = campaign_of(uow, command.campaign)
+    unit = command.actor.unit
+    if unit is None or campaign.find_unit(unit) is None:
+        raise RuleViolation(
+            "unit_not_in_campaign",
+            f"Đơn vị của bạn không tham gia phong trào “{campaign.name}”.",
+            unit=unit,
+        )
+    if _live_dossier(uow, campaign.code, unit, command.kind) is not None:
+        raise _second_dossier(command.kind)
+    dossier = Dossier(campaign.code, unit, command.kind, command.actor, uow.now())
+    dossier.edit(
+        {
+            "nominee": command.nominee if command.kind is Kind.INDIVIDUAL else None,
+            "report": command.report,
+            "self_assessment": command.self_assessment if command.kind is Kind.COLLECTIVE else None,
+        },
+        uow.now(),
+    )
+    uow.session.add(dossier)
+    try:
+        uow.session.flush()  # a unit's second live dossier of this kind, created at the same moment, stops here
+    except sa.exc.IntegrityError:
+        raise _second_dossier(command.kind) from None
+    uow.emit(
+        "dossier.created",
+        subject=dossier.id,
+        payload={"kind": dossier.kind.value},
+        actor=command.actor,
+        campaign=dossier.campaign,
+        unit=dossier.unit,
+    )
+    return dossier
+
+
+def edit_dossier(command: EditDossier, uow: UnitOfWork) -> Dossier:
+    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
+    changed = dossier.edit(command.changes, uow.now())
+    if changed:
+        uow.emit(
+            "dossier.updated",
+            subject=dossier.id,
+            payload={"changed": changed},
+            actor=command.actor,
+            campaign=dossier.campaign,
+            unit=dossier.unit,
+        )
+    return dossier
+
+
+def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion:
+    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
+    document = dossier.attach(
+        command.kind, command.sha256, command.size, command.content_type, command.filename, command.actor, uow.now()
+    )
+    uow.emit(
+        "dossier.document_uploaded",
+        subject=dossier.id,
+        payload={**document.meta(), "replaced_version": document.version - 1 or None},
+        actor=command.actor,
+        campaign=dossier.campaign,
+        unit=dossier.unit,
+    )
+    return document
+
+
+def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Dossier:
+    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
+    campaign = campaign_of(uow, dossier.campaign)
+    dossier.submit(campaign, dossier_deadline(uow, campaign), command.actor, uow.now())
+    return dossier
+
+
+def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Dossier:
+    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
+    dossier.withdraw(command.actor, uow.now(), command.reason, proposal_pending(uow, dossier.campaign))
+    return dossier
+
+
+def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
+    campaign = campaign_of(uow, command.campaign)
+    previous = dossier_deadline(uow, campaign)
+    if command.new_date <= previous:
+        raise RuleViolation(
+            "deadline_not_later",
+            f"Hạn mới phải sau hạn hiện tại ({format_local_date(previous)}).",
+            current_deadline=previous.isoformat(),
+        )
+    uow.session.execute(
+        deadline_extensions.insert().values(
+            campaign=campaign.code,
+            new_date=command.new_date,
+            previous_date=previous,
+            reason=command.reason,
+            actor_id=command.actor.id,
+            actor_name=command.actor.name,
+            at=uow.now(),
+        )
+    )
+    uow.emit(
+        "campaign.deadline_extended",
+        subject=campaign.code,
+        payload={
+            "deadline": "dossier",
+            "previous_date": previous,
+            "new_date": command.new_date,
+            "reason": command.reason,
+        },
+        actor=command.actor,
+        campaign=campaign.code,
+    )
+    return command.new_date
+
+
+# -- events from review and awards -----------------------------------------------------------------------------
+
+
+def record_return(event: Event, uow: UnitOfWork) -> None:
+    """Review returned a dossier: the unit sees it returned, with the reasons, and may revise it."""
+    dossier = uow.session.get(Dossier, event.payload["dossier_id"])
+    if dossier is None or dossier.state is not DossierState.SUBMITTED or dossier.round != event.payload["round"]:
+        log.info("dossier.returned %s ignored: the dossier is not waiting in that round", event.id)
+        return
+    dossier.reopen(event.payload["reasons"], event.actor, event.occurred_at)
+
+
+def record_proposal_sent(event: Event, uow: UnitOfWork) -> None:
+    _set_proposal(uow, event, pending=True)
+
+
+def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:
+    _set_proposal(uow, event, pending=False)
+
+
+def record_award_granted(event: Event, uow: UnitOfWork) -> None:
+    _record_outcome(event, uow, granted=True)
+
+
+def record_award_refused(event: Event, uow: UnitOfWork) -> None:
+    _record_outcome(event, uow, granted=False)
+
+
+def _record_outcome(event: Event, uow: UnitOfWork, granted: bool) -> None:
+    dossier = uow.session.get(Dossier, event.payload["dossier_id"])
+    if dossier is None or dossier.state not in {DossierState.SUBMITTED, DossierState.AWARDED, DossierState.NOT_AWARDED}:
+        log.warning("%s %s ignored: dossier %s cannot take an outcome", event.type, event.id, event.subject)
+        return
+    outcome = {key: value for key, value in event.payload.items() if key != "dossier_id"}
+    previous = dossier.outcome
+    if not dossier.decide(granted, outcome, event.actor, event.occurred_at):
+        assert previous is not None
+        uow.emit(
+            "dossier.outcome_amended",
+            subject=dossier.id,
+            payload={"outcome": outcome, "previous": {k: v for k, v in previous.items() if k in outcome}},
+            actor=event.actor,
+            campaign=dossier.campaign,
+            unit=dossier.unit,
+        )
+
+
+def _set_proposal(uow: UnitOfWork, event: Event, pending: bool) -> None:
+    values = {"proposal_id": event.payload["proposal_id"], "pending": pending, "updated_at": event.occurred_at}
+    updated = uow.session.execute(proposals.update().where(proposals.c.campaign == event.campaign).values(**values))
+    if not updated.rowcount:  # type: ignore[attr-defined]
+        uow.session.execute(proposals.insert().values(campaign=event.campaign, **values))
+
+
+# -- loading, with the unit's scope ----------------------------------------------------------------------------
+
+
+def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
+    campaign = uow.campaigns.get(code)
+    if campaign is None:
+        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
+    return campaign
+
+
+def clerks_dossier(uow: UnitOfWork, dossier_id: str, actor: Actor) -> Dossier:
+    """The dossier, if ``actor`` may touch it; another unit's dossier is answered as not found, never shown."""
+    dossier = uow.session.get(Dossier, dossier_id)
+    if dossier is None or (actor.role == "unit_clerk" and dossier.unit != actor.unit):
+        raise DossierNotFound(dossier_id)
+    return dossier
+
+
+def dossier_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
+    extended = uow.session.execute(
+        sa.select(sa.func.max(deadline_extensions.c.new_date)).where(deadline_extensions.c.campaign == campaign.code)
+    ).scalar()
+    return max(campaign.dossier_deadline, extended) if extended else campaign.dossier_deadline
+
+
+def proposal_pending(uow: UnitOfWork, campaign: str) -> bool:
+    return bool(uow.session.execute(sa.select(proposals.c.pending).where(proposals.c.campaign == campaign)).scalar())
+
+
+def _live_dossier(uow: UnitOfWork, campaign: str, unit: str, kind: Kind) -> str | None:
+    return uow.session.execute(
+        sa.select(dossiers.c.id).where(
+            dossiers.c.campaign == campaign,
+            dossiers.c.unit == unit,
+            dossiers.c.kind == kind,
+            dossiers.c.state != DossierState.WITHDRAWN,
+        )
+    ).scalar()
+
+
+def _second_dossier(kind: Kind) -> RuleViolation:
+    what = "hồ sơ tập thể" if kind is Kind.COLLECTIVE else "hồ sơ cá nhân"
+    return RuleViolation(
+        "dossier_quota_reached",
+        f"Đơn vị đã có một {what} trong phong trào này; mỗi đơn vị chỉ được đề nghị một {what}. "
+        "Hãy sửa hồ sơ đó, hoặc rút nó trước khi lập hồ sơ mới.",
+        kind=kind.value,
+    )
+
+
+class DossierNotFound(RuleViolation):
+    status = 404
+
+    def __init__(self, dossier_id: str):
+        super().__init__("dossier_not_found", "Không tìm thấy hồ sơ này, hoặc hồ sơ không thuộc đơn vị của bạn.")
+        self.dossier_id = dossier_id

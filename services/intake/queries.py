@@ -1,0 +1,114 @@
+"""What intake shows: lists and views of dossiers, scoped to the reader. Reads only; nothing here changes state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.intake.domain import EDITABLE, LIFECYCLE, Dossier, DossierState, Kind
+from services.intake.handlers import DossierNotFound, dossier_deadline
+from services.intake.models import bus, dossiers
+from shared.campaigns import Campaign
+from shared.clock import end_of_local_day
+from shared.db import UnitOfWork
+from shared.events import Actor
+
+STAFF_ROLES = (
+    "reviewer",
+    "review_head",
+    "home_affairs",
+    "council_member",
+    "council_secretary",
+    "council_chair",
+    "auditor",
+    "admin",
+)
+
+
+@dataclass(frozen=True)
+class DossierFilter:
+    campaign: str | None = None
+    unit: str | None = None
+    state: DossierState | None = None
+    kind: Kind | None = None
+
+
+def list_dossiers(
+    session: Session, reader: Actor, wanted: DossierFilter, offset: int, limit: int
+) -> tuple[list[Dossier], int]:
+    """A page of dossiers, newest change first; a clerk only ever sees their own unit's."""
+    conditions = [
+        column == value
+        for column, value in (
+            (dossiers.c.campaign, wanted.campaign),
+            (dossiers.c.unit, reader.unit if reader.role == "unit_clerk" else wanted.unit),
+            (dossiers.c.state, wanted.state),
+            (dossiers.c.kind, wanted.kind),
+        )
+        if value is not None
+    ]
+    total = session.execute(sa.select(sa.func.count()).select_from(dossiers).where(*conditions)).scalar_one()
+    page = (
+        session.execute(
+            sa.select(Dossier)
+            .where(*conditions)
+            .order_by(dossiers.c.updated_at.desc(), dossiers.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    return list(page), int(total)
+
+
+def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor) -> dict[str, Any]:
+    """Everything a reader follows on one dossier: its contents, documents, state, history and outcome."""
+    dossier = uow.session.get(Dossier, dossier_id)
+    if dossier is None or (reader.role == "unit_clerk" and dossier.unit != reader.unit):
+        raise DossierNotFound(dossier_id)
+    campaign: Campaign | None = uow.campaigns.get(dossier.campaign)
+    deadline = dossier_deadline(uow, campaign) if campaign else None
+    unit = campaign.find_unit(dossier.unit) if campaign else None
+    return {
+        **{name: getattr(dossier, name) for name in _DOSSIER_FIELDS},
+        "document_history": list(dossier.documents),
+        "documents": sorted(dossier.current_documents().values(), key=lambda d: d.kind),
+        "unit_name": unit.name if unit else dossier.unit,
+        "state_name": LIFECYCLE.state_names[dossier.state.value],
+        "allowed_actions": [a for a in LIFECYCLE.allowed(dossier.state) if a in {"submit", "resubmit", "withdraw"}],
+        "missing": dossier.missing(campaign) if campaign and dossier.state in EDITABLE else [],
+        "deadline": {"date": deadline, "ends_at": end_of_local_day(deadline)} if deadline else None,
+        "history": history(uow.session, dossier.id),
+    }
+
+
+_DOSSIER_FIELDS = (
+    "id", "campaign", "unit", "kind", "state", "round", "nominee", "nominee_name", "report", "self_assessment",
+    "return_reasons", "outcome", "created_at", "updated_at", "submitted_at",
+)  # fmt: skip
+
+
+def history(session: Session, dossier_id: str) -> list[dict[str, Any]]:
+    """Every transition of the dossier, oldest first: who (in which role), when, from what to what, and why."""
+    transitions = bus.transitions
+    rows = session.execute(
+        sa.select(transitions)
+        .where(transitions.c.subject_type == "dossier", transitions.c.subject_id == dossier_id)
+        .order_by(transitions.c.id)
+    ).mappings()
+    return [
+        {
+            "trigger": row["trigger"],
+            "from_state": row["from_state"],
+            "to_state": row["to_state"],
+            "to_state_name": LIFECYCLE.state_names.get(row["to_state"], row["to_state"]),
+            "actor": {"id": row["actor_id"], "name": row["actor_name"], "role": row["actor_role"]},
+            "reason": row["reason"],
+            "occurred_at": row["occurred_at"],
+        }
+        for row in rows
+    ]
