@@ -10,6 +10,7 @@ import pytest
 
 from shared.clock import FixedClock
 from tests.conftest import Stack, delete_topology
+from tests.integration.harness import Harness, running_system
 from tests.probe import FAULTS, Probe, make_probe
 from tests.tcpproxy import TcpProxy
 
@@ -34,6 +35,13 @@ def make_bus(stack: Stack, clock: FixedClock, tmp_path: Path) -> Iterator[Callab
 @pytest.fixture
 def bus(make_bus: Callable[..., Probe]) -> Probe:
     return make_bus()
+
+
+@pytest.fixture
+def intake(stack: Stack, clock: FixedClock, tmp_path: Path) -> Iterator[Harness]:
+    """The whole system on the stack under test, the clock inside the 2021 submission window."""
+    with running_system(stack, clock, tmp_path) as harness:
+        yield harness
 
 
 @pytest.fixture
