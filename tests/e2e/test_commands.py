@@ -41,8 +41,14 @@ def thidua(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Co
     return subprocess.run([*THIDUA, *args], env=env, capture_output=True, text=True, timeout=120, check=check)
 
 
-def get(url: str, token: str | None = None) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+def get(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, bytes]:
+    """GET, or POST ``body`` as JSON when one is given."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, response.read()
@@ -101,6 +107,9 @@ def test_thidua_run_serves_everything_accepts_its_own_tokens_and_stops_cleanly_o
         ).stdout.strip()
         status, body = get(f"{base}/intake/campaigns/chau-thanh-2021", token)
         assert status == 200 and json.loads(body)["code"] == "chau-thanh-2021"
+        status, body = get(f"{base}/intake/dossiers", token, {"campaign": "chau-thanh-2021", "kind": "collective"})
+        assert status == 201, body
+        dossier_id = json.loads(body)["id"]
         assert get(f"{base}/readyz")[0] == 200
         for service in ("intake", "review", "awards", "audit"):
             assert get(f"{base}/{service}/openapi.json")[0] == 200
@@ -112,8 +121,10 @@ def test_thidua_run_serves_everything_accepts_its_own_tokens_and_stops_cleanly_o
 
     with running(args, env) as process:  # the same data folder: its key, so the same token, still works
         wait_until(lambda: answers(f"{base}/healthz"), timeout=60, what="thidua run to listen again")
-        assert get(f"{base}/intake/campaigns", token)[0] == 200
-        stop(process)
+        status, body = get(f"{base}/intake/dossiers/{dossier_id}", token)
+        assert status == 200 and json.loads(body)["state"] == "draft", "what was committed before Ctrl-C is kept"
+        output = stop(process)
+    assert "Gửi lại 1 sự kiện từ outbox" in output, "the in-memory bus starts empty: the outbox is sent again"
 
 
 def test_thidua_token_refuses_what_the_system_would_not_accept(tmp_path: Path) -> None:
