@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
 from flask import Flask, Response, jsonify, request, send_from_directory
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -30,12 +32,41 @@ from shared.statemachine import IllegalTransition, RuleViolation
 log = logging.getLogger(__name__)
 
 
+class _Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400  # invalid input is the client's mistake, answered as our 400 problem
+
+
+class ServiceBlueprint(Blueprint):
+    """The blueprint every service uses: its input errors are 400 problems, and its OpenAPI says so."""
+
+    ARGUMENTS_PARSER = _Parser()
+    PAGINATION_ARGUMENTS_PARSER = _Parser()
+
+
+class _FieldError(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class ProblemSchema(Schema):
+    """application/problem+json: a stable English ``code``, a Vietnamese ``detail``, field errors when invalid."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(_FieldError)))
+
+
 class ProblemApi(Api):
-    """flask-smorest, with every HTTP error answered as problem+json."""
+    """flask-smorest, with every HTTP error answered (and documented) as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         data = getattr(error, "data", None) or {}
-        if error.code == 422 and "messages" in data:
+        if "messages" in data:
             # webargs: {"json": {"field": [...]}} — one location per request in this API.
             location, messages = next(iter(data["messages"].items()))
             return validation_problem(messages, location).response()

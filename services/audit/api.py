@@ -1,5 +1,5 @@
 """The audit service's routes."""
 
-from flask_smorest import Blueprint
+from shared.http import ServiceBlueprint
 
-blueprint = Blueprint("audit", __name__, url_prefix="/", description="Nhật ký kiểm toán (audit)")
+blueprint = ServiceBlueprint("audit", __name__, url_prefix="/", description="Nhật ký kiểm toán (audit)")

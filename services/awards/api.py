@@ -1,5 +1,7 @@
 """The awards service's routes."""
 
-from flask_smorest import Blueprint
+from shared.http import ServiceBlueprint
 
-blueprint = Blueprint("awards", __name__, url_prefix="/", description="Khen thưởng: Phòng Nội vụ và Hội đồng (awards)")
+blueprint = ServiceBlueprint(
+    "awards", __name__, url_prefix="/", description="Khen thưởng: Phòng Nội vụ và Hội đồng (awards)"
+)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, current_app, g, send_file
-from flask_smorest import Blueprint
 
 from services.intake import handlers, queries
 from services.intake.handlers import (
@@ -34,10 +33,11 @@ from services.intake.schemas import (
 from services.intake.storage import DocumentStore, request_class_for, safe_filename
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
+from shared.http import ServiceBlueprint
 from shared.problems import Problem
 from shared.service import ServiceRuntime
 
-blueprint = Blueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
+blueprint = ServiceBlueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
 
 READERS = ("unit_clerk", *STAFF_ROLES)  # a clerk reads their own unit's dossiers, the staff every dossier
 
@@ -62,16 +62,16 @@ def store() -> DocumentStore:
 
 
 @blueprint.get("/campaigns")
-@blueprint.response(200, CampaignSummarySchema(many=True))
 @requires(*ROLES)
+@blueprint.response(200, CampaignSummarySchema(many=True))
 def list_campaigns() -> Any:
     """Các phong trào thi đua (campaigns), newest first."""
     return sorted(runtime().campaigns.values(), key=lambda c: (-c.year, c.code))
 
 
 @blueprint.get("/campaigns/<code>")
-@blueprint.response(200, CampaignSchema)
 @requires(*ROLES)
+@blueprint.response(200, CampaignSchema)
 def get_campaign(code: str) -> Campaign:
     """One campaign: its units, tracks, targets, prizes, documents and deadlines."""
     campaign = runtime().campaigns.get(code)
@@ -81,9 +81,9 @@ def get_campaign(code: str) -> Campaign:
 
 
 @blueprint.post("/campaigns/<code>/deadline-extensions")
+@requires("review_head", "admin")
 @blueprint.arguments(DeadlineExtension)
 @blueprint.response(201, DeadlineExtension)
-@requires("review_head", "admin")
 def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Gia hạn nộp hồ sơ: move the units' dossier deadline later, with the reason (audited)."""
     runtime().execute(handlers.extend_deadline, ExtendDeadline(code, body["new_date"], body["reason"], g.actor))
@@ -94,9 +94,9 @@ def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
 
 
 @blueprint.post("/dossiers")
+@requires("unit_clerk")
 @blueprint.arguments(DossierCreate)
 @blueprint.response(201, DossierOut)
-@requires("unit_clerk")
 def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
     """Lập hồ sơ: a draft for the clerk's own unit."""
     dossier = runtime().execute(handlers.create_dossier, CreateDossier(actor=g.actor, **body))
@@ -104,10 +104,10 @@ def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @blueprint.get("/dossiers")
+@requires(*READERS)
 @blueprint.arguments(DossierQuery, location="query")
 @blueprint.response(200, DossierSummary(many=True))
 @blueprint.paginate()
-@requires(*READERS)
 def list_dossiers(query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
     """The unit's own dossiers (a clerk), or every dossier (staff), filtered; newest change first."""
     with runtime().session() as session:
@@ -123,17 +123,17 @@ def list_dossiers(query: dict[str, Any], pagination_parameters: Any) -> list[Any
 
 
 @blueprint.get("/dossiers/<dossier_id>")
-@blueprint.response(200, DossierOut)
 @requires(*READERS)
+@blueprint.response(200, DossierOut)
 def get_dossier(dossier_id: str) -> dict[str, Any]:
     """One dossier: contents, documents, state, the full history, return reasons and the outcome."""
     return _view(dossier_id)
 
 
 @blueprint.patch("/dossiers/<dossier_id>")
+@requires("unit_clerk")
 @blueprint.arguments(DossierPatch)
 @blueprint.response(200, DossierOut)
-@requires("unit_clerk")
 def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Sửa hồ sơ: a draft, or a dossier returned for revision."""
     runtime().execute(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body))
@@ -141,9 +141,9 @@ def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 
 
 @blueprint.put("/dossiers/<dossier_id>/documents/<kind>")
+@requires("unit_clerk")
 @blueprint.arguments(Upload, location="files")
 @blueprint.response(201, DocumentOut)
-@requires("unit_clerk")
 def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
     """Tải lên một tài liệu (PDF, DOCX, DOC, JPEG, PNG); a replacement keeps the earlier versions."""
     upload = files["file"]
@@ -160,9 +160,9 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
 
 
 @blueprint.get("/dossiers/<dossier_id>/documents/<kind>")
+@requires(*READERS)
 @blueprint.arguments(DocumentQuery, location="query")
-@requires("unit_clerk", "reviewer", "review_head", "home_affairs", "council_member", "council_secretary",
-          "council_chair", "auditor", "admin")  # fmt: skip
+@blueprint.doc(responses={"200": {"description": "The document's bytes, with its own content type."}})
 def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Response:
     """Tải về: the current version of a document, or ``?version=N``."""
     with runtime().unit_of_work() as uow:
@@ -186,8 +186,8 @@ def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Resp
 
 
 @blueprint.post("/dossiers/<dossier_id>/submit")
-@blueprint.response(200, DossierOut)
 @requires("unit_clerk")
+@blueprint.response(200, DossierOut)
 def submit_dossier(dossier_id: str) -> dict[str, Any]:
     """Nộp hồ sơ (or nộp lại after a return): refused with every missing item at once, or after the deadline."""
     runtime().execute(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor))
@@ -195,9 +195,9 @@ def submit_dossier(dossier_id: str) -> dict[str, Any]:
 
 
 @blueprint.post("/dossiers/<dossier_id>/withdraw")
+@requires("unit_clerk")
 @blueprint.arguments(Withdrawal)
 @blueprint.response(200, DossierOut)
-@requires("unit_clerk")
 def withdraw_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Rút hồ sơ, until Culture & Information has sent its proposal."""
     runtime().execute(handlers.withdraw_dossier, WithdrawDossier(dossier_id, g.actor, body.get("reason")))

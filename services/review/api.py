@@ -1,7 +1,7 @@
 """The review service's routes."""
 
-from flask_smorest import Blueprint
+from shared.http import ServiceBlueprint
 
-blueprint = Blueprint(
+blueprint = ServiceBlueprint(
     "review", __name__, url_prefix="/", description="Thẩm định của Phòng Văn hóa và Thông tin (review)"
 )
