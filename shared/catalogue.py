@@ -163,19 +163,25 @@ class Outcome(_Strict):
     reason = fields.String(load_default=None, allow_none=True)
 
 
-@CATALOGUE.register("dossier.awarded")
-class DossierAwarded(TransitionPayload):
+class _Decided(TransitionPayload):
     outcome = fields.Nested(Outcome, required=True)
+    previous = fields.Nested(Outcome, load_default=None, allow_none=True)  # what an amending decision replaced
+
+
+@CATALOGUE.register("dossier.awarded")
+class DossierAwarded(_Decided):
+    """The council granted the award (or an amending decision did, replacing a refusal)."""
 
 
 @CATALOGUE.register("dossier.not_awarded")
-class DossierNotAwarded(TransitionPayload):
-    outcome = fields.Nested(Outcome, required=True)
+class DossierNotAwarded(_Decided):
+    """The council refused the award (or an amending decision withdrew it)."""
 
 
 @CATALOGUE.register("dossier.outcome_amended")
 class DossierOutcomeAmended(_Strict):
-    """An amending decision changed a decided dossier's outcome; the old one stays in the history."""
+    """An amending decision changed the terms of a decided dossier's outcome (a prize, an amount), not its
+    state; the old terms stay in the history."""
 
     outcome = fields.Nested(Outcome, required=True)
     previous = fields.Nested(Outcome, required=True)

@@ -176,6 +176,12 @@ class Lifecycle:
         """Triggers that ``state`` allows, in declaration order."""
         return [m.trigger for m in self.moves if state in _listify(m.source)]
 
+    def require(self, aggregate: Aggregate, trigger: str) -> None:
+        """Refuse ``trigger`` now if the current state does not allow it, before the caller changes anything."""
+        state: Enum = getattr(aggregate, self.attribute)
+        if trigger not in self.allowed(state):
+            raise self._illegal(aggregate, state, trigger)
+
     def fire(
         self,
         aggregate: Aggregate,

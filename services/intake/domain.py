@@ -3,7 +3,7 @@
 Pure Python: values in, values out, no Flask, SQLAlchemy or kombu.
 
     draft ──submit──▶ submitted ──reopen (review returned it)──▶ returned ──resubmit──▶ submitted …
-    submitted ──award──▶ awarded        submitted ──refuse──▶ not_awarded
+    submitted ──award──▶ awarded        submitted ──refuse──▶ not_awarded   (an amending decision: either way)
     draft | submitted | returned ──withdraw──▶ withdrawn   (only until the proposal is sent)
 """
 
@@ -47,8 +47,9 @@ LIFECYCLE = Lifecycle(
         Move("reopen", S.SUBMITTED, S.RETURNED, "dossier.reopened"),
         Move("resubmit", S.RETURNED, S.SUBMITTED, "dossier.resubmitted"),
         Move("withdraw", [S.DRAFT, S.SUBMITTED, S.RETURNED], S.WITHDRAWN, "dossier.withdrawn"),
-        Move("award", S.SUBMITTED, S.AWARDED, "dossier.awarded"),
-        Move("refuse", S.SUBMITTED, S.NOT_AWARDED, "dossier.not_awarded"),
+        # An amending decision may turn one outcome into the other; the dossier's state follows it.
+        Move("award", [S.SUBMITTED, S.NOT_AWARDED], S.AWARDED, "dossier.awarded"),
+        Move("refuse", [S.SUBMITTED, S.AWARDED], S.NOT_AWARDED, "dossier.not_awarded"),
     ],
     noun="hồ sơ",
     state_names={
@@ -69,6 +70,7 @@ LIFECYCLE = Lifecycle(
     },
 )
 EDITABLE = frozenset({S.DRAFT, S.RETURNED})
+SECTIONS = ("nominee", "report", "self_assessment")
 DECIDED = frozenset({S.AWARDED, S.NOT_AWARDED})
 
 # What a complete dossier must say, by kind; labels name each item to the clerk (Phụ lục 1's own words).
@@ -185,22 +187,33 @@ class Dossier(Aggregate):
     # -- the unit's work on its draft ----------------------------------------------------------------------
 
     def edit(self, changes: Mapping[str, Mapping[str, Any] | None], at: datetime) -> list[str]:
-        """Merge ``changes`` section by section (a None value clears a field); return the changed paths."""
+        """Merge ``changes`` section by section (a None value clears a field); return the changed paths.
+
+        Everything is checked on the merged result before anything is set: a refused edit changes nothing.
+        """
+        unknown = set(changes) - set(SECTIONS)
+        if unknown:
+            raise ValueError(f"a dossier has no sections {sorted(unknown)}")
         self.require_editable("sửa")
         self._require_sections_of_kind(changes)
-        self.updated_at = at
+        merged: dict[str, dict[str, Any]] = {}
         changed: list[str] = []
         for section, values in changes.items():
+            if not values:
+                continue
             current = dict(getattr(self, section) or {})
-            for key, value in (values or {}).items():
+            for key, value in values.items():
                 if current.get(key) != value:
                     changed.append(f"{section}.{key}")
                 if value is None:
                     current.pop(key, None)
                 else:
                     current[key] = value
-            setattr(self, section, current)
-        self._require_consistent_counts()
+            merged[section] = current
+        _require_consistent_counts(merged.get("self_assessment", self.self_assessment))
+        for section, values in merged.items():
+            setattr(self, section, values)
+        self.updated_at = at
         return changed
 
     def attach(
@@ -249,6 +262,8 @@ class Dossier(Aggregate):
 
     def submit(self, campaign: Campaign, deadline: date, actor: Actor, at: datetime) -> None:
         """Send the dossier (again, after a return) to Culture & Information: complete, and in time."""
+        trigger = "resubmit" if self.state is S.RETURNED else "submit"
+        LIFECYCLE.require(self, trigger)
         missing = self.missing(campaign)
         if missing:
             raise DossierIncomplete(missing)
@@ -258,13 +273,13 @@ class Dossier(Aggregate):
                 f"Đã quá hạn nộp hồ sơ ({format_local_date(deadline)}); hồ sơ không thể nộp.",
                 deadline=deadline.isoformat(),
             )
-        trigger = "resubmit" if self.state is S.RETURNED else "submit"
         self.round += 1
         self.submitted_at = at
         self.updated_at = at
         LIFECYCLE.fire(self, trigger, actor=actor, at=at, payload=self.contents())
 
     def withdraw(self, actor: Actor, at: datetime, reason: str | None, proposal_sent: bool) -> None:
+        LIFECYCLE.require(self, "withdraw")
         if proposal_sent and self.state is not S.DRAFT:
             raise RuleViolation(
                 "proposal_already_sent",
@@ -275,28 +290,30 @@ class Dossier(Aggregate):
 
     def reopen(self, reasons: Sequence[Mapping[str, Any]], actor: Actor, at: datetime) -> None:
         """Review returned the dossier: back into the unit's hands, with everything it has to fix."""
+        LIFECYCLE.require(self, "reopen")
         self.return_reasons = [dict(reason) for reason in reasons]
         self.updated_at = at
         summary = "; ".join(str(reason["message"]) for reason in reasons)
-        LIFECYCLE.fire(
-            self, "reopen", actor=actor, at=at, reason=summary, payload={"round": self.round, "reasons": reasons}
-        )
+        payload = {"round": self.round, "reasons": [dict(reason) for reason in reasons]}
+        LIFECYCLE.fire(self, "reopen", actor=actor, at=at, reason=summary, payload=payload)
 
     def decide(self, granted: bool, outcome: Mapping[str, Any], actor: Actor, at: datetime) -> bool:
-        """Record the council's outcome; False when an amending decision replaced an earlier one instead."""
+        """Record the council's outcome, or an amending decision's; the earlier outcome is kept as ``previous``.
+
+        Returns False when an amendment left the state as it was (a new prize, say): no transition happened, and
+        the caller announces the amendment itself.
+        """
+        trigger = "award" if granted else "refuse"
+        unchanged = self.state is (S.AWARDED if granted else S.NOT_AWARDED)
+        if not unchanged:
+            LIFECYCLE.require(self, trigger)
+        previous = self.outcome
+        self.outcome = {**outcome, "granted": granted, "previous": previous}
         self.updated_at = at
-        if self.state in DECIDED:
-            self.outcome = {**outcome, "granted": granted, "previous": self.outcome}
+        if unchanged:
             return False
-        self.outcome = {**outcome, "granted": granted}
-        LIFECYCLE.fire(
-            self,
-            "award" if granted else "refuse",
-            actor=actor,
-            at=at,
-            reason=outcome.get("reason"),
-            payload={"outcome": dict(outcome)},
-        )
+        payload = {"outcome": dict(outcome), "previous": terms(previous)}
+        LIFECYCLE.fire(self, trigger, actor=actor, at=at, reason=outcome.get("reason"), payload=payload)
         return True
 
     # -- what events carry ---------------------------------------------------------------------------------
@@ -333,18 +350,6 @@ class Dossier(Aggregate):
         if errors:
             raise InvalidContents("not_for_this_kind", errors)
 
-    def _require_consistent_counts(self) -> None:
-        counts = self.self_assessment or {}
-        errors = {
-            f"self_assessment.online_{what}": [f"Số {noun} trực tuyến không được lớn hơn tổng số {noun}."]
-            for what, noun in (("case_files", "hồ sơ"), ("procedures", "thủ tục"))
-            if counts.get(f"online_{what}") is not None
-            and counts.get(f"total_{what}") is not None
-            and counts[f"online_{what}"] > counts[f"total_{what}"]
-        }
-        if errors:
-            raise InvalidContents("online_above_total", errors)
-
     def require_editable(self, action: str) -> None:
         if self.state not in EDITABLE:
             raise RuleViolation(
@@ -378,6 +383,26 @@ class InvalidContents(RuleViolation):
             "Dữ liệu gửi lên chưa hợp lệ; xem lỗi của từng trường.",
             errors={path: [{"code": code, "message": m} for m in messages] for path, messages in errors.items()},
         )
+
+
+def _require_consistent_counts(counts: Mapping[str, Any] | None) -> None:
+    counts = counts or {}
+    errors = {
+        f"self_assessment.online_{what}": [f"Số {noun} trực tuyến không được lớn hơn tổng số {noun}."]
+        for what, noun in (("case_files", "hồ sơ"), ("procedures", "thủ tục"))
+        if counts.get(f"online_{what}") is not None
+        and counts.get(f"total_{what}") is not None
+        and counts[f"online_{what}"] > counts[f"total_{what}"]
+    }
+    if errors:
+        raise InvalidContents("online_above_total", errors)
+
+
+def terms(outcome: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An outcome's terms as events carry them, without intake's own bookkeeping."""
+    if outcome is None:
+        return None
+    return {key: value for key, value in outcome.items() if key not in {"granted", "previous"}}
 
 
 def _blank(value: Any) -> bool:

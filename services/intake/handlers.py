@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
+from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind, terms
 from services.intake.models import deadline_extensions, dossiers, proposals
 from shared.campaigns import Campaign
 from shared.clock import format_local_date
@@ -89,11 +89,7 @@ def create_dossier(command: CreateDossier, uow: UnitOfWork) -> Dossier:
         raise _second_dossier(command.kind)
     dossier = Dossier(campaign.code, unit, command.kind, command.actor, uow.now())
     dossier.edit(
-        {
-            "nominee": command.nominee if command.kind is Kind.INDIVIDUAL else None,
-            "report": command.report,
-            "self_assessment": command.self_assessment if command.kind is Kind.COLLECTIVE else None,
-        },
+        {"nominee": command.nominee, "report": command.report, "self_assessment": command.self_assessment},
         uow.now(),
     )
     uow.session.add(dossier)
@@ -225,13 +221,11 @@ def _record_outcome(event: Event, uow: UnitOfWork, granted: bool) -> None:
         log.warning("%s %s ignored: dossier %s cannot take an outcome", event.type, event.id, event.subject)
         return
     outcome = {key: value for key, value in event.payload.items() if key != "dossier_id"}
-    previous = dossier.outcome
     if not dossier.decide(granted, outcome, event.actor, event.occurred_at):
-        assert previous is not None
         uow.emit(
             "dossier.outcome_amended",
             subject=dossier.id,
-            payload={"outcome": outcome, "previous": {k: v for k, v in previous.items() if k in outcome}},
+            payload={"outcome": outcome, "previous": terms((dossier.outcome or {}).get("previous"))},
             actor=event.actor,
             campaign=dossier.campaign,
             unit=dossier.unit,
