@@ -69,6 +69,7 @@ class Unit:
     name: str
     track: str
     level4_procedures: int | None
+    aliases: tuple[str, ...] = ()  # other exact spellings official documents use for the unit
 
 
 @dataclass(frozen=True)
@@ -180,10 +181,10 @@ class Campaign:
         return _by_code(self.targets, code, "target", self.code)
 
     def find_unit(self, code_or_exact_name: str) -> Unit | None:
-        """Exact match only: a near miss must not pick the wrong unit's figures or dossier."""
+        """Exact match only (the code, the name, or an alias): a near miss must not pick the wrong unit's figures."""
         wanted = unicodedata.normalize("NFC", code_or_exact_name)
         for unit in self.units:
-            if wanted in (unit.code, unit.name):
+            if wanted in (unit.code, unit.name, *unit.aliases):
                 return unit
         return None
 
@@ -358,6 +359,7 @@ class _UnitSchema(_Strict):
     name = _Text()
     track = _code(_IDENTIFIER, "district")
     level4_procedures = _count(load_default=None)
+    aliases = fields.List(_Text(), load_default=list)
 
 
 class _PrizeSchema(_Strict):
@@ -498,7 +500,7 @@ def _build(data: dict[str, Any]) -> Campaign:
     return Campaign(
         **{key: data[key] for key in _SCALARS},
         tracks=tracks,
-        units=tuple(Unit(**unit) for unit in data["units"]),
+        units=tuple(Unit(**{**unit, "aliases": tuple(unit["aliases"])}) for unit in data["units"]),
         targets=tuple(Target(**target) for target in data["targets"]),
         documents=tuple(DocumentKind(**document) for document in data["documents"]),
         rules=Rules(**{**rules, "ranking_keys": tuple(rules["ranking_keys"])}),

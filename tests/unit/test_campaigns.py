@@ -409,3 +409,8 @@ def test_load_campaigns_reports_a_broken_extra_file(tmp_path: Path) -> None:
 def test_load_campaigns_refuses_missing_extra_dir(tmp_path: Path) -> None:
     with pytest.raises(CampaignError):
         load_campaigns(tmp_path / "absent")
+
+
+def test_a_unit_is_found_by_the_misspelling_the_plans_own_table_uses() -> None:
+    campaign = default_campaign()
+    assert campaign.find_unit("Phòng Giaó dục và Đào tạo") == campaign.unit("giao-duc-dao-tao")
