@@ -24,7 +24,7 @@ from shared.catalogue import CATALOGUE
 from shared.clock import FixedClock
 from shared.events import Actor, Event
 from shared.settings import Settings
-from tests.conftest import Stack
+from tests.conftest import Stack, delete_topology
 from tests.waiting import wait_until
 
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + b" " * 200
@@ -149,11 +149,18 @@ class Harness:
         )
         return event
 
-    def return_dossier(self, dossier_id: str, round_: int, *messages: str) -> Event:
+    def return_dossier(self, dossier_id: str, round_: int, *messages: str, kind: str = "collective") -> Event:
+        """What review sends when a reviewer returns a dossier for revision."""
         reasons = [{"field": None, "message": m} for m in messages or ("Bổ sung biên bản có chữ ký.",)]
-        return self.inject(
-            "dossier.returned", dossier_id, {"dossier_id": dossier_id, "round": round_, "reasons": reasons}
-        )
+        payload = {"dossier_id": dossier_id, "kind": kind, "round": round_, "reasons": reasons}
+        transition = {"trigger": "return", "from_state": "in_review", "to_state": "returned", "reason": None}
+        return self.inject("dossier.returned", dossier_id, {**payload, **transition})
+
+    def propose(self, *dossier_ids: str, proposal_id: str = "proposal-1", round_: int = 1) -> Event:
+        """What review sends when its head signs the proposal (the parts intake reads)."""
+        payload = {"proposal_id": proposal_id, "round": round_, "dossier_ids": list(dossier_ids)}
+        transition = {"trigger": "submit", "from_state": "draft", "to_state": "submitted", "reason": None}
+        return self.inject("proposal.submitted", proposal_id, {**payload, **transition})
 
     def wait_for_state(self, dossier_id: str, state: str, **who: Any) -> dict[str, Any]:
         return wait_until(
@@ -191,4 +198,5 @@ def running_system(stack: Stack, clock: FixedClock, tmp_path: Path, **settings: 
         system.stop()
         if stack.durable_broker:
             connection.default_channel.queue_delete(observer.name)
+            delete_topology(stack.broker_url, system.topology)  # quorum queues are costly: leave none behind
         connection.release()

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from services.bootstrap import SERVICE_NAMES, System
 from shared.auth import Principal
 from shared.settings import Settings
-from tests.conftest import Stack
+from tests.conftest import Stack, delete_topology
 
 
 def settings_for(stack: Stack, tmp_path, **overrides: object) -> Settings:
@@ -30,6 +30,8 @@ def system(stack: Stack, tmp_path, clock) -> Iterator[System]:
     built.upgrade_databases()
     yield built
     built.stop()
+    if stack.durable_broker:
+        delete_topology(stack.broker_url, built.topology)
 
 
 def bearer(system: System, *roles: str, unit: str | None = None) -> dict[str, str]:
