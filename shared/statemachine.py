@@ -40,6 +40,12 @@ class RuleViolation(Exception):
         self.extra = extra
 
 
+class Forbidden(RuleViolation):
+    """The person may not do this to this subject (their own unit's dossier, say), whatever its state."""
+
+    status = 403
+
+
 class IllegalTransition(Exception):
     """A trigger that the subject's current state does not allow; the API answers 409 with this."""
 

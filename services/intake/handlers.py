@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind, terms
 from services.intake.models import deadline_extensions, dossiers, proposals
+from shared import deadlines
 from shared.campaigns import Campaign
-from shared.clock import format_local_date
 from shared.db import UnitOfWork
 from shared.events import Actor, Event
 from shared.statemachine import RuleViolation
@@ -154,37 +154,16 @@ def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Dossier:
 
 def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
     campaign = campaign_of(uow, command.campaign)
-    previous = dossier_deadline(uow, campaign)
-    if command.new_date <= previous:
-        raise RuleViolation(
-            "deadline_not_later",
-            f"Hạn mới phải sau hạn hiện tại ({format_local_date(previous)}).",
-            current_deadline=previous.isoformat(),
-        )
-    uow.session.execute(
-        deadline_extensions.insert().values(
-            campaign=campaign.code,
-            new_date=command.new_date,
-            previous_date=previous,
-            reason=command.reason,
-            actor_id=command.actor.id,
-            actor_name=command.actor.name,
-            at=uow.now(),
-        )
-    )
-    uow.emit(
-        "campaign.deadline_extended",
-        subject=campaign.code,
-        payload={
-            "deadline": "dossier",
-            "previous_date": previous,
-            "new_date": command.new_date,
-            "reason": command.reason,
-        },
-        actor=command.actor,
+    return deadlines.extend_deadline(
+        uow,
+        deadline_extensions,
         campaign=campaign.code,
+        deadline="dossier",
+        planned=campaign.dossier_deadline,
+        new_date=command.new_date,
+        reason=command.reason,
+        actor=command.actor,
     )
-    return command.new_date
 
 
 # -- events from review and awards -----------------------------------------------------------------------------
@@ -258,10 +237,7 @@ def clerks_dossier(uow: UnitOfWork, dossier_id: str, actor: Actor) -> Dossier:
 
 
 def dossier_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
-    extended = uow.session.execute(
-        sa.select(sa.func.max(deadline_extensions.c.new_date)).where(deadline_extensions.c.campaign == campaign.code)
-    ).scalar()
-    return max(campaign.dossier_deadline, extended) if extended else campaign.dossier_deadline
+    return deadlines.current_deadline(uow, deadline_extensions, campaign.code, campaign.dossier_deadline)
 
 
 def proposal_pending(uow: UnitOfWork, campaign: str) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import registry, relationship
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
 from shared.catalogue import Nominee, Outcome, Report, ReturnReason, SelfAssessment
 from shared.db import SchemaJSON, UtcDateTime, bus_tables, service_metadata
+from shared.deadlines import deadline_extensions as shared_deadline_extensions
 
 metadata = service_metadata()
 bus = bus_tables(metadata)
@@ -75,18 +76,7 @@ documents = sa.Table(
     sa.UniqueConstraint("dossier_id", "kind", "version"),
 )
 
-deadline_extensions = sa.Table(
-    "deadline_extensions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("campaign", sa.String(100), nullable=False, index=True),
-    sa.Column("new_date", sa.Date, nullable=False),
-    sa.Column("previous_date", sa.Date, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("actor_id", sa.String(200), nullable=False),
-    sa.Column("actor_name", sa.String(200), nullable=False),
-    sa.Column("at", UtcDateTime(), nullable=False),
-)
+deadline_extensions = shared_deadline_extensions(metadata)
 
 # Intake's copy of review's proposal status: a dossier may be withdrawn only until the proposal is sent.
 proposals = sa.Table(

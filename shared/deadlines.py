@@ -1,0 +1,79 @@
+"""Deadlines that an authorised person may extend: the campaign's date, or the latest extension of it.
+
+Each extension is a row in the service's own table (who, when, why, from which date to which) and an event,
+so the audit log shows it; the latest extension wins. Intake keeps the units' dossier deadline, review the
+proposal deadline.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+
+from shared.clock import format_local_date
+from shared.db import UnitOfWork, UtcDateTime
+from shared.events import Actor
+from shared.statemachine import RuleViolation
+
+
+def deadline_extensions(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "deadline_extensions",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("campaign", sa.String(100), nullable=False, index=True),
+        sa.Column("new_date", sa.Date, nullable=False),
+        sa.Column("previous_date", sa.Date, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("actor_id", sa.String(200), nullable=False),
+        sa.Column("actor_name", sa.String(200), nullable=False),
+        sa.Column("at", UtcDateTime(), nullable=False),
+    )
+
+
+def current_deadline(uow: UnitOfWork, table: sa.Table, campaign: str, planned: date) -> date:
+    extended = uow.session.execute(
+        sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == campaign)
+    ).scalar()
+    return max(planned, extended) if extended else planned
+
+
+def extend_deadline(
+    uow: UnitOfWork,
+    table: sa.Table,
+    *,
+    campaign: str,
+    deadline: str,
+    planned: date,
+    new_date: date,
+    reason: str,
+    actor: Actor,
+) -> date:
+    """Move ``deadline`` ("dossier" or "proposal") of ``campaign`` to ``new_date``, which must be later."""
+    previous = current_deadline(uow, table, campaign, planned)
+    if new_date <= previous:
+        raise RuleViolation(
+            "deadline_not_later",
+            f"Hạn mới phải sau hạn hiện tại ({format_local_date(previous)}).",
+            current_deadline=previous.isoformat(),
+        )
+    uow.session.execute(
+        table.insert().values(
+            campaign=campaign,
+            new_date=new_date,
+            previous_date=previous,
+            reason=reason,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            at=uow.now(),
+        )
+    )
+    uow.emit(
+        "campaign.deadline_extended",
+        subject=campaign,
+        payload={"deadline": deadline, "previous_date": previous, "new_date": new_date, "reason": reason},
+        actor=actor,
+        campaign=campaign,
+    )
+    return new_date
