@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import signal
@@ -19,6 +20,7 @@ from shared.auth import ROLES, Principal, TokenAuthority
 from shared.bus import connect
 from shared.clock import clock_from_setting, parse_instant
 from shared.deadletters import list_dead_letters, replay_dead_letters
+from shared.events import Actor
 from shared.migrations import revision
 from shared.settings import Settings, SettingsError, settings_table
 
@@ -164,6 +166,41 @@ def db_revision(service: str, message: str) -> None:
     system = System(load_settings(), [service])
     try:
         revision(service_spec(service).migrations, system.runtimes[service].engine, message)
+    finally:
+        system.stop()
+
+
+@main.group()
+def figures() -> None:
+    """Official figures of a campaign (Phụ lục 2), from the one-stop shop's export."""
+
+
+@figures.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--campaign", required=True, help="Campaign code, e.g. chau-thanh-2021.")
+@click.option("--name", required=True, help="Your full name, as the audit log should show who imported.")
+@data_dir_option
+def figures_import(file: Path, campaign: str, name: str, data_dir: Path | None) -> None:
+    """Import FILE (CSV or XLSX): refused whole, with every bad row, or kept as the figures in force."""
+    from services.review.figures import FiguresRefused, read_figures
+    from services.review.handlers import ImportFigures, import_figures
+
+    system = System(load_settings(data_dir=data_dir), ["review"])
+    try:
+        found = system.campaigns.get(campaign)
+        if found is None:
+            raise click.UsageError(f"no campaign {campaign!r}; known: {', '.join(sorted(system.campaigns))}")
+        data = file.read_bytes()
+        try:
+            rows = read_figures(data, found, file.name)
+        except FiguresRefused as refused:
+            for error in refused.errors:
+                click.echo(error.message, err=True)
+            raise click.ClickException(f"{len(refused.errors)} error(s): nothing was imported") from None
+        actor = Actor(id=f"cli:{_slug(name)}", name=name, role="reviewer")
+        command = ImportFigures(found.code, rows, hashlib.sha256(data).hexdigest(), file.name, actor)
+        result = system.runtimes["review"].execute(import_figures, command)
+        click.echo(f"imported {result['units']} units into {found.code} (import {result['import_id']})")
     finally:
         system.stop()
 

@@ -195,23 +195,125 @@ class CampaignDeadlineExtended(_Strict):
     reason = fields.String(required=True)
 
 
-# -- what intake consumes from review and awards (their services own these contracts) ----------------------------
+# -- review's events -------------------------------------------------------------------------------------------
+
+
+class _NominationPayload(TransitionPayload):
+    dossier_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    round = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("nomination.received")
+class NominationReceived(_Strict):
+    """Review took a submitted dossier into its queue (or a resubmitted one into a new round)."""
+
+    dossier_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    round = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("nomination.step_approved")
+class NominationStepApproved(_Strict):
+    dossier_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    step = fields.String(required=True)
+    note = fields.String(required=True)
+    override = fields.Boolean(load_default=False)  # figures approved despite a difference, with the reason
+
+
+@CATALOGUE.register("nomination.appraised")
+class NominationAppraised(_NominationPayload):
+    """Every review step approved: the nomination may be ranked."""
+
+
+@CATALOGUE.register("nomination.rejected")
+class NominationRejected(_NominationPayload):
+    step = fields.String(required=True)
+
+
+@CATALOGUE.register("nomination.restarted")
+class NominationRestarted(_NominationPayload):
+    """The unit resubmitted a returned dossier: the steps start again in a new round."""
+
+
+@CATALOGUE.register("nomination.withdrawn")
+class NominationWithdrawn(_NominationPayload):
+    """The unit withdrew the dossier; the nomination leaves the review."""
 
 
 @CATALOGUE.register("dossier.returned")
-class DossierReturned(_Strict):
+class DossierReturned(_NominationPayload):
     """Culture & Information returned a dossier for revision, with one complete list of what to fix."""
 
-    dossier_id = fields.String(required=True)
-    round = fields.Integer(required=True, strict=True)
     reasons = fields.List(fields.Nested(ReturnReason), required=True, validate=validate.Length(min=1))
 
 
+class FigureCounts(_Strict):
+    unit = fields.String(required=True)
+    online_case_files = fields.Integer(required=True, strict=True)
+    total_case_files = fields.Integer(required=True, strict=True)
+    online_procedures = fields.Integer(required=True, strict=True)
+    total_procedures = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("figures.imported")
+class FiguresImported(_Strict):
+    """The one-stop shop's official figures, replacing the previous import (which stays on record)."""
+
+    import_id = fields.String(required=True)
+    filename = fields.String(load_default=None, allow_none=True)
+    sha256 = fields.String(required=True)
+    replaces = fields.String(load_default=None, allow_none=True)
+    rows = fields.List(fields.Nested(FigureCounts), required=True)
+
+
+class ProposedCollective(_Strict):
+    dossier_id = fields.String(required=True)
+    unit = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    track = fields.String(required=True)
+    rank = fields.Integer(required=True, strict=True)
+    prize_rank = fields.Integer(load_default=None, allow_none=True)  # None while a tie waits for the council
+    prize_name = fields.String(load_default=None, allow_none=True)
+    amount = fields.Integer(load_default=None, allow_none=True, strict=True)
+    tie = fields.List(fields.String(), load_default=list)  # the units it ties with on every ranking key
+    contested = fields.List(fields.Integer(), load_default=list)  # prize ranks the council shares out among a tie
+    counts = fields.Nested(SelfAssessment, required=True)  # the official figures it was ranked on
+    case_file_rate = fields.String(load_default=None, allow_none=True)  # "72,00 %": for people; ranking used fractions
+    procedure_coverage = fields.String(load_default=None, allow_none=True)
+
+
+class ProposedIndividual(_Strict):
+    dossier_id = fields.String(required=True)
+    unit = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    full_name = fields.String(required=True)
+    position = fields.String(load_default=None, allow_none=True)
+
+
 @CATALOGUE.register("proposal.submitted")
-class ProposalSubmitted(_Strict):
+class ProposalSubmitted(TransitionPayload):
+    """Culture & Information sends (or, after a return, sends again) its signed proposal to Home Affairs."""
+
     proposal_id = fields.String(required=True)
     round = fields.Integer(required=True, strict=True)
     dossier_ids = fields.List(fields.String(), required=True)
+    collectives = fields.List(fields.Nested(ProposedCollective), load_default=list)
+    individuals = fields.List(fields.Nested(ProposedIndividual), load_default=list)
+    note = fields.String(load_default=None, allow_none=True)
+
+
+@CATALOGUE.register("proposal.reopened")
+class ProposalReopened(TransitionPayload):
+    """Review recorded that Home Affairs returned its proposal; it may be revised and sent again."""
+
+    proposal_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+# -- what review and intake consume from awards (the awards service owns these contracts) ------------------------
 
 
 @CATALOGUE.register("proposal.returned")

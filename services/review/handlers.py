@@ -1,0 +1,249 @@
+"""One function per command (from the API) and per consumed event: load, apply the domain, record.
+
+The unit of work is opened and committed by the caller (``ServiceRuntime.execute`` or the consumer), once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.review import queries
+from services.review.domain import Nomination, NominationState, Proposal, StepDecision
+from services.review.figures import FigureRow
+from services.review.models import deadline_extensions, figure_imports, figures
+from shared import deadlines
+from shared.campaigns import Campaign
+from shared.clock import format_local_date, is_by_deadline
+from shared.db import UnitOfWork
+from shared.events import Actor, Event
+from shared.statemachine import RuleViolation
+
+log = logging.getLogger(__name__)
+REVIEW = Actor.service("review")
+
+
+# -- commands --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecideStep:
+    nomination_id: str
+    step: str
+    approve: bool
+    note: str
+    actor: Actor
+    override: bool = False
+
+
+@dataclass(frozen=True)
+class ReturnNomination:
+    nomination_id: str
+    reasons: Sequence[Mapping[str, Any]]
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ImportFigures:
+    campaign: str
+    rows: Sequence[FigureRow]
+    sha256: str
+    filename: str | None
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class SendProposal:
+    campaign: str
+    actor: Actor
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtendProposalDeadline:
+    campaign: str
+    new_date: date
+    reason: str
+    actor: Actor
+
+
+def decide_step(command: DecideStep, uow: UnitOfWork) -> StepDecision:
+    nomination = nomination_of(uow, command.nomination_id)
+    official = queries.official_counts(uow.session, nomination.campaign).get(nomination.unit)
+    decision = nomination.decide_step(
+        command.step, command.approve, command.note, command.actor, uow.now(), official=official,
+        override=command.override,
+    )  # fmt: skip
+    if decision.approved:
+        uow.emit(
+            "nomination.step_approved",
+            subject=nomination.id,
+            payload={
+                "dossier_id": nomination.id,
+                "round": decision.round,
+                "step": decision.step,
+                "note": decision.note,
+                "override": decision.override,
+            },
+            actor=command.actor,
+            campaign=nomination.campaign,
+            unit=nomination.unit,
+        )
+    return decision
+
+
+def return_nomination(command: ReturnNomination, uow: UnitOfWork) -> Nomination:
+    nomination = nomination_of(uow, command.nomination_id)
+    nomination.return_to_unit(command.reasons, command.actor, uow.now())
+    return nomination
+
+
+def import_figures(command: ImportFigures, uow: UnitOfWork) -> dict[str, Any]:
+    """Keep the new import beside the earlier ones; from now on it is the one in force."""
+    campaign = campaign_of(uow, command.campaign)
+    previous = queries.current_import(uow.session, campaign.code)
+    import_id = str(uuid.uuid4())
+    uow.session.execute(
+        figure_imports.insert().values(
+            id=import_id,
+            campaign=campaign.code,
+            seq=(previous.seq + 1) if previous else 1,
+            filename=command.filename,
+            sha256=command.sha256,
+            imported_by_id=command.actor.id,
+            imported_by_name=command.actor.name,
+            imported_at=uow.now(),
+        )
+    )
+    counts = [{k: v for k, v in row.__dict__.items() if k != "line"} for row in command.rows]
+    if counts:
+        uow.session.execute(figures.insert(), [{"import_id": import_id, **row} for row in counts])
+    uow.emit(
+        "figures.imported",
+        subject=campaign.code,
+        payload={
+            "import_id": import_id,
+            "filename": command.filename,
+            "sha256": command.sha256,
+            "replaces": previous.id if previous else None,
+            "rows": counts,
+        },
+        actor=command.actor,
+        campaign=campaign.code,
+    )
+    return {"import_id": import_id, "units": len(counts), "replaces": previous.id if previous else None}
+
+
+def send_proposal(command: SendProposal, uow: UnitOfWork) -> Proposal:
+    """Sign and send the ranked collectives and the valid individuals to Home Affairs."""
+    campaign = campaign_of(uow, command.campaign)
+    deadline = proposal_deadline(uow, campaign)
+    if not is_by_deadline(uow.now(), deadline):
+        raise RuleViolation(
+            "deadline_passed",
+            f"Đã quá hạn gửi đề nghị khen thưởng ({format_local_date(deadline)}).",
+            deadline=deadline.isoformat(),
+        )
+    if queries.current_import(uow.session, campaign.code) is None:
+        raise RuleViolation("figures_not_imported", "Chưa nhập số liệu chính thức từ phần mềm một cửa.")
+    waiting = queries.nominations_in(uow.session, campaign.code, NominationState.IN_REVIEW)
+    if waiting:
+        raise RuleViolation(
+            "nominations_in_review",
+            f"Còn {len(waiting)} hồ sơ chưa thẩm định xong; hãy hoàn tất hoặc trả lại trước khi gửi đề nghị.",
+            nominations=[n.id for n in waiting],
+        )
+    proposal = queries.proposal_of(uow.session, campaign.code)
+    if proposal is None:
+        proposal = Proposal(campaign.code)
+        uow.session.add(proposal)
+    proposal.send(queries.proposal_contents(uow, campaign), command.actor, uow.now(), command.note)
+    return proposal
+
+
+def extend_proposal_deadline(command: ExtendProposalDeadline, uow: UnitOfWork) -> date:
+    campaign = campaign_of(uow, command.campaign)
+    return deadlines.extend_deadline(
+        uow,
+        deadline_extensions,
+        campaign=campaign.code,
+        deadline="proposal",
+        planned=campaign.proposal_deadline,
+        new_date=command.new_date,
+        reason=command.reason,
+        actor=command.actor,
+    )
+
+
+# -- events from intake and awards -----------------------------------------------------------------------------
+
+
+def receive_dossier(event: Event, uow: UnitOfWork) -> None:
+    """A dossier submitted, or resubmitted after a return: into the queue, its steps from the start."""
+    payload = event.payload
+    contents = {key: payload[key] for key in ("nominee", "report", "self_assessment", "documents", "submitted_at")}
+    nomination = uow.session.get(Nomination, event.subject)
+    if nomination is None:
+        if event.campaign is None or event.unit is None:
+            raise ValueError(f"{event.type} {event.id} names no campaign or unit")
+        nomination = Nomination(
+            event.subject, event.campaign, event.unit, payload["kind"], payload["round"], contents, event.occurred_at
+        )
+        uow.session.add(nomination)
+    elif not nomination.resubmitted(payload["round"], contents, event.actor, event.occurred_at):
+        log.info(
+            "%s %s ignored: nomination %s has seen round %s", event.type, event.id, event.subject, payload["round"]
+        )
+        return
+    uow.emit(
+        "nomination.received",
+        subject=nomination.id,
+        payload={"dossier_id": nomination.id, "kind": nomination.kind, "round": nomination.round},
+        actor=REVIEW,
+        campaign=nomination.campaign,
+        unit=nomination.unit,
+    )
+
+
+def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
+    nomination = uow.session.get(Nomination, event.subject)
+    if nomination is not None:
+        nomination.withdrawn(event.actor, event.occurred_at, event.payload.get("reason"))
+
+
+def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:
+    proposal = uow.session.get(Proposal, event.payload["proposal_id"])
+    if proposal is None or not proposal.returned(event.payload["reasons"], event.actor, event.occurred_at):
+        log.warning("proposal.returned %s ignored: proposal %s is not waiting", event.id, event.payload["proposal_id"])
+
+
+# -- loading ---------------------------------------------------------------------------------------------------
+
+
+def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
+    campaign = uow.campaigns.get(code)
+    if campaign is None:
+        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
+    return campaign
+
+
+def nomination_of(uow: UnitOfWork, nomination_id: str) -> Nomination:
+    nomination = uow.session.get(Nomination, nomination_id)
+    if nomination is None:
+        raise NominationNotFound()
+    return nomination
+
+
+def proposal_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
+    return deadlines.current_deadline(uow, deadline_extensions, campaign.code, campaign.proposal_deadline)
+
+
+class NominationNotFound(RuleViolation):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("nomination_not_found", "Không tìm thấy hồ sơ đề nghị này.")

@@ -1,0 +1,382 @@
+"""What review shows and what its proposal is made of: reads only, nothing here changes state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.review.domain import (
+    COUNT_FIELDS,
+    NOMINATION,
+    STEP_NAMES,
+    Nomination,
+    NominationState,
+    Proposal,
+)
+from services.review.models import bus, figure_imports, figures, nominations, proposals
+from services.review.rules import (
+    Counts,
+    IndividualCandidate,
+    Placing,
+    Standing,
+    Status,
+    judge_individuals,
+    out_reason,
+    place_campaign,
+)
+from shared.campaigns import Campaign
+from shared.db import UnitOfWork
+from shared.rates import format_percent
+
+STATUS_OF = {
+    NominationState.IN_REVIEW: Status.IN_REVIEW,
+    NominationState.APPRAISED: Status.APPRAISED,
+    NominationState.REJECTED: Status.REJECTED,
+    NominationState.RETURNED: Status.RETURNED,
+    NominationState.WITHDRAWN: Status.WITHDRAWN,
+}
+
+
+# -- figures ---------------------------------------------------------------------------------------------------
+
+
+def current_import(session: Session, campaign: str) -> sa.Row[Any] | None:
+    return session.execute(
+        sa.select(figure_imports).where(figure_imports.c.campaign == campaign).order_by(figure_imports.c.seq.desc())
+    ).first()
+
+
+def official_counts(session: Session, campaign: str) -> dict[str, dict[str, int]]:
+    """The figures in force, per unit: the newest import's."""
+    latest = current_import(session, campaign)
+    if latest is None:
+        return {}
+    rows = session.execute(sa.select(figures).where(figures.c.import_id == latest.id)).mappings()
+    return {row["unit"]: {field: row[field] for field in COUNT_FIELDS} for row in rows}
+
+
+def imports(session: Session, campaign: str) -> list[dict[str, Any]]:
+    rows = session.execute(
+        sa.select(figure_imports, sa.func.count(figures.c.unit).label("units"))
+        .join(figures, figures.c.import_id == figure_imports.c.id, isouter=True)
+        .where(figure_imports.c.campaign == campaign)
+        .group_by(figure_imports.c.id)
+        .order_by(figure_imports.c.seq.desc())
+    ).mappings()
+    return [dict(row) for row in rows]
+
+
+# -- nominations -----------------------------------------------------------------------------------------------
+
+
+def nominations_in(session: Session, campaign: str, state: NominationState) -> list[Nomination]:
+    return list(
+        session.execute(sa.select(Nomination).where(nominations.c.campaign == campaign, nominations.c.state == state))
+        .scalars()
+        .all()
+    )
+
+
+@dataclass(frozen=True)
+class NominationFilter:
+    campaign: str | None = None
+    unit: str | None = None
+    state: NominationState | None = None
+    kind: str | None = None
+
+
+def list_nominations(
+    session: Session, wanted: NominationFilter, offset: int, limit: int
+) -> tuple[list[Nomination], int]:
+    conditions = [
+        column == value
+        for column, value in (
+            (nominations.c.campaign, wanted.campaign),
+            (nominations.c.unit, wanted.unit),
+            (nominations.c.state, wanted.state),
+            (nominations.c.kind, wanted.kind),
+        )
+        if value is not None
+    ]
+    total = session.execute(sa.select(sa.func.count()).select_from(nominations).where(*conditions)).scalar_one()
+    page = session.execute(
+        sa.select(Nomination).where(*conditions).order_by(nominations.c.updated_at.desc(), nominations.c.id)
+        .offset(offset).limit(limit)
+    ).scalars().all()  # fmt: skip
+    return list(page), int(total)
+
+
+def nomination_view(uow: UnitOfWork, nomination: Nomination) -> dict[str, Any]:
+    """One nomination as a reviewer works it: the unit's words, its figures beside the official ones, the steps."""
+    campaign = uow.campaigns.get(nomination.campaign)
+    official = official_counts(uow.session, nomination.campaign).get(nomination.unit)
+    declared = nomination.contents.get("self_assessment") or {}
+    unit = campaign.find_unit(nomination.unit) if campaign else None
+    return {
+        "id": nomination.id,
+        "campaign": nomination.campaign,
+        "unit": nomination.unit,
+        "unit_name": unit.name if unit else nomination.unit,
+        "kind": nomination.kind,
+        "state": nomination.state.value,
+        "state_name": NOMINATION.state_names[nomination.state.value],
+        "round": nomination.round,
+        "next_step": nomination.next_step() if nomination.state is NominationState.IN_REVIEW else None,
+        "steps": [
+            {"step": step, "name": STEP_NAMES[step], "decisions": _decisions(nomination, step)}
+            for step in nomination.steps
+        ],
+        "earlier_rounds": [
+            {"round": r, "decisions": [_decision(d) for d in nomination.decisions_of(r)]}
+            for r in sorted({d.round for d in nomination.decisions} - {nomination.round})
+        ],
+        "nominee": nomination.contents.get("nominee"),
+        "report": nomination.contents.get("report"),
+        "documents": [
+            {**doc, "url": f"/intake/dossiers/{nomination.id}/documents/{doc['kind']}?version={doc['version']}"}
+            for doc in nomination.contents.get("documents", [])
+        ],
+        "submitted_at": nomination.contents.get("submitted_at"),
+        "figures": [
+            {
+                "field": field,
+                "declared": declared.get(field),
+                "official": official[field] if official else None,
+                "differs": official is not None and declared.get(field) != official[field],
+            }
+            for field in COUNT_FIELDS
+        ]
+        if nomination.kind == "collective"
+        else [],
+        "return_reasons": nomination.return_reasons,
+        "history": history(uow.session, nomination.id),
+    }
+
+
+def _decisions(nomination: Nomination, step: str) -> list[dict[str, Any]]:
+    return [_decision(d) for d in nomination.decisions_of(nomination.round) if d.step == step]
+
+
+def _decision(decision: Any) -> dict[str, Any]:
+    return {
+        "step": decision.step,
+        "approved": decision.approved,
+        "note": decision.note,
+        "override": decision.override,
+        "reviewer": {"id": decision.reviewer_id, "name": decision.reviewer_name, "unit": decision.reviewer_unit},
+        "decided_at": decision.decided_at,
+    }
+
+
+def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
+    transitions = bus.transitions
+    rows = session.execute(
+        sa.select(transitions).where(transitions.c.subject_id == subject_id).order_by(transitions.c.id)
+    ).mappings()
+    return [
+        {
+            "trigger": row["trigger"],
+            "from_state": row["from_state"],
+            "to_state": row["to_state"],
+            "actor": {"id": row["actor_id"], "name": row["actor_name"], "role": row["actor_role"]},
+            "reason": row["reason"],
+            "occurred_at": row["occurred_at"],
+        }
+        for row in rows
+    ]
+
+
+# -- ranking, summary, proposal ------------------------------------------------------------------------------
+
+
+def standings(session: Session, campaign: Campaign) -> list[Standing]:
+    """Each unit's collective nomination status (its live one) and its official figures."""
+    official = official_counts(session, campaign.code)
+    collectives = {
+        n.unit: n
+        for n in sorted(_collectives(session, campaign.code), key=lambda n: n.state is not NominationState.WITHDRAWN)
+    }  # a live nomination wins over a withdrawn one of the same unit
+    return [
+        Standing(
+            unit=unit.code,
+            status=STATUS_OF[collectives[unit.code].state] if unit.code in collectives else Status.NO_DOSSIER,
+            counts=Counts(**official[unit.code]) if unit.code in official else None,
+        )
+        for unit in campaign.units
+    ]
+
+
+def _collectives(session: Session, campaign: str) -> list[Nomination]:
+    return list(
+        session.execute(
+            sa.select(Nomination).where(nominations.c.campaign == campaign, nominations.c.kind == "collective")
+        )
+        .scalars()
+        .all()
+    )
+
+
+def ranking(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
+    placings = place_campaign(standings(uow.session, campaign), campaign)
+    return {
+        "campaign": campaign.code,
+        "figures_imported": current_import(uow.session, campaign.code) is not None,
+        "tracks": [
+            {
+                "track": track.code,
+                "name": track.name,
+                "units": [_placing_view(p, campaign) for p in placings[track.code]],
+            }
+            for track in campaign.tracks
+        ],
+        "individuals": [v.__dict__ for v in _individuals(uow, campaign, placings)],
+    }
+
+
+def _placing_view(placing: Placing, campaign: Campaign) -> dict[str, Any]:
+    counts = placing.counts
+    return {
+        "unit": placing.unit,
+        "unit_name": campaign.unit(placing.unit).name,
+        "counts": counts.__dict__ if counts else None,
+        "targets": [
+            {
+                "code": t.code,
+                "name": t.name,
+                "rate": format_percent(t.rate) if t.rate is not None else None,
+                "rate_exact": f"{t.rate.numerator}/{t.rate.denominator}" if t.rate is not None else None,
+                "threshold": format_percent(t.threshold),
+                "met": t.met,
+            }
+            for t in placing.targets
+        ],
+        "meets_targets": placing.meets_targets,
+        "qualifies": placing.qualifies,
+        "rank": placing.rank,
+        "tie": list(placing.tie),
+        "contested": list(placing.contested),
+        "prize": {"rank": placing.prize.rank, "name": placing.prize.name, "amount": placing.prize.amount}
+        if placing.prize
+        else None,
+        "out": [{"code": code, "reason": out_reason(code, campaign)} for code in placing.out],
+    }
+
+
+def _individuals(uow: UnitOfWork, campaign: Campaign, placings: dict[str, list[Placing]]) -> list[Any]:
+    candidates = [
+        IndividualCandidate(unit=n.unit, dossier_id=n.id, status=STATUS_OF[n.state])
+        for n in uow.session.execute(
+            sa.select(Nomination).where(
+                nominations.c.campaign == campaign.code,
+                nominations.c.kind == "individual",
+                nominations.c.state != NominationState.WITHDRAWN,
+            )
+        ).scalars()
+    ]
+    return judge_individuals(candidates, placings, campaign)
+
+
+def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
+    """The ranked collectives with their (provisional or contested) prizes, and the valid individuals."""
+    placings = place_campaign(standings(uow.session, campaign), campaign)
+    live = {n.unit: n for n in _collectives(uow.session, campaign.code) if n.state is NominationState.APPRAISED}
+    collectives = [
+        {
+            "dossier_id": live[p.unit].id,
+            "unit": p.unit,
+            "unit_name": campaign.unit(p.unit).name,
+            "track": track,
+            "rank": p.rank,
+            "prize_rank": p.prize.rank if p.prize else None,
+            "prize_name": p.prize.name if p.prize else None,
+            "amount": p.prize.amount if p.prize else None,
+            "tie": list(p.tie),
+            "contested": list(p.contested),
+            "counts": p.counts.__dict__ if p.counts else None,
+            "case_file_rate": _rate(p, "case_file_rate"),
+            "procedure_coverage": _rate(p, "procedure_coverage"),
+        }
+        for track, track_placings in placings.items()
+        for p in track_placings
+        if p.prize is not None or p.contested
+    ]
+    individuals = []
+    for verdict in _individuals(uow, campaign, placings):
+        if verdict.valid:
+            nomination = uow.session.get(Nomination, verdict.dossier_id)
+            nominee = (nomination.contents.get("nominee") if nomination else None) or {}
+            individuals.append(
+                {
+                    "dossier_id": verdict.dossier_id,
+                    "unit": verdict.unit,
+                    "unit_name": campaign.unit(verdict.unit).name,
+                    "full_name": nominee.get("full_name") or "",
+                    "position": nominee.get("position"),
+                }
+            )
+    return {
+        "dossier_ids": [c["dossier_id"] for c in collectives] + [i["dossier_id"] for i in individuals],
+        "collectives": collectives,
+        "individuals": individuals,
+    }
+
+
+def _rate(placing: Placing, code: str) -> str | None:
+    target = next((t for t in placing.targets if t.code == code), None)
+    return format_percent(target.rate) if target and target.rate is not None else None
+
+
+def summary(session: Session, campaign: Campaign) -> dict[str, Any]:
+    """The Phụ lục 2 table: per section (CẤP HUYỆN, CẤP XÃ), each unit's two targets as online / total / rate."""
+    official = official_counts(session, campaign.code)
+    sections = []
+    for number, track in enumerate(campaign.tracks, start=1):
+        rows = []
+        for index, unit in enumerate(campaign.units_of(track.code), start=1):
+            counts = Counts(**official[unit.code]) if unit.code in official else None
+            label = f"{unit.name} ({unit.level4_procedures:02d} thủ tục)" if unit.level4_procedures else unit.name
+            rows.append(
+                {
+                    "stt": index,
+                    "unit": unit.code,
+                    "unit_label": label,
+                    "case_files": _pair(counts, "case_files"),
+                    "procedures": _pair(counts, "procedures"),
+                }
+            )
+        sections.append(
+            {
+                "number": _ROMAN[number],
+                "track": track.code,
+                "title": SECTION_TITLES.get(track.code, track.name),
+                "rows": rows,
+            }
+        )
+    return {
+        "campaign": campaign.code,
+        "title": f"BẢNG TỔNG HỢP KẾT QUẢ {campaign.name.upper()}",
+        "data_window": {"start": campaign.data_window_start, "end": campaign.data_window_end},
+        "targets": [
+            {"code": t.code, "name": t.name, "threshold": format_percent(t.threshold)} for t in campaign.targets
+        ],
+        "sections": sections,
+    }
+
+
+SECTION_TITLES = {"district": "CẤP HUYỆN", "commune": "CẤP XÃ"}
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
+
+
+def _pair(counts: Counts | None, what: str) -> dict[str, Any]:
+    if counts is None:
+        return {"online": None, "total": None, "rate": None}
+    online, total = getattr(counts, f"online_{what}"), getattr(counts, f"total_{what}")
+    rate = counts.case_file_rate() if what == "case_files" else counts.procedure_coverage()
+    return {"online": online, "total": total, "rate": format_percent(rate) if rate is not None else None}
+
+
+def proposal_of(session: Session, campaign: str) -> Proposal | None:
+    return session.execute(sa.select(Proposal).where(proposals.c.campaign == campaign)).scalar()
