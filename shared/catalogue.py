@@ -163,6 +163,13 @@ class Outcome(_Strict):
     reason = fields.String(load_default=None, allow_none=True)
 
 
+class RecordedOutcome(Outcome):
+    """An outcome as intake keeps and shows it: whether it was granted, and the one an amendment replaced."""
+
+    granted = fields.Boolean(required=True)
+    previous = fields.Nested(lambda: RecordedOutcome(), load_default=None, allow_none=True)
+
+
 class _Decided(TransitionPayload):
     outcome = fields.Nested(Outcome, required=True)
     previous = fields.Nested(Outcome, load_default=None, allow_none=True)  # what an amending decision replaced

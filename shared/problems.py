@@ -116,6 +116,7 @@ _TRANSLATIONS: tuple[tuple[str, str, str], ...] = (
     (r"Not a valid list\.", "invalid_list", "Phải là một danh sách."),
     (r"Not a valid mapping type\.", "invalid_object", "Phải là một đối tượng."),
     (r"Invalid input type\.", "invalid_type", "Kiểu dữ liệu không hợp lệ."),
+    (r"Invalid JSON body\.", "invalid_json", "Nội dung gửi lên không phải JSON hợp lệ."),
     (r"Invalid value\.", "invalid_value", "Giá trị không hợp lệ."),
     (
         r"Must be greater than or equal to (\S+) and less than or equal to (\S+)\.",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from marshmallow import fields
 from sqlalchemy.orm import registry, relationship
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
-from shared.catalogue import Nominee, Outcome, Report, ReturnReason, SelfAssessment
+from shared.catalogue import Nominee, RecordedOutcome, Report, ReturnReason, SelfAssessment
 from shared.db import SchemaJSON, UtcDateTime, bus_tables, service_metadata
 from shared.deadlines import deadline_extensions as shared_deadline_extensions
 
@@ -17,13 +16,6 @@ bus = bus_tables(metadata)
 
 def _enum(kind: type[Kind] | type[DossierState]) -> sa.Enum:
     return sa.Enum(kind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
-
-
-class _StoredOutcome(Outcome):
-    """The outcome as intake keeps it: the award's terms, whether it was granted, and what an amendment replaced."""
-
-    granted = fields.Boolean(required=True)
-    previous = fields.Nested(lambda: _StoredOutcome(), load_default=None, allow_none=True)
 
 
 dossiers = sa.Table(
@@ -39,7 +31,7 @@ dossiers = sa.Table(
     sa.Column("report", SchemaJSON(Report()), nullable=False),
     sa.Column("self_assessment", SchemaJSON(SelfAssessment())),
     sa.Column("return_reasons", SchemaJSON(ReturnReason(), many=True)),
-    sa.Column("outcome", SchemaJSON(_StoredOutcome())),
+    sa.Column("outcome", SchemaJSON(RecordedOutcome())),
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),

@@ -9,7 +9,7 @@ from flask import current_app
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from services.intake.domain import DossierState, Kind
-from shared.catalogue import Nominee, Report, ReturnReason, SelfAssessment
+from shared.catalogue import Nominee, RecordedOutcome, Report, ReturnReason, SelfAssessment
 from shared.clock import end_of_local_day, local_date
 from shared.money import format_vnd, vnd_in_words
 from shared.problems import FieldMessage
@@ -223,6 +223,6 @@ class DossierOut(DossierSummary):
     missing = fields.List(fields.Nested(_MissingOut))
     deadline = fields.Nested(_DeadlineOut, allow_none=True)
     return_reasons = fields.List(fields.Nested(ReturnReason), allow_none=True)
-    outcome = fields.Dict(allow_none=True)
+    outcome = fields.Nested(RecordedOutcome, allow_none=True)
     history = fields.List(fields.Nested(_HistoryOut))
     created_at = fields.AwareDateTime()
