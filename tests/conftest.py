@@ -7,6 +7,7 @@ machine; in CI (``CI=true``) the same test fails instead, so a missing service c
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +18,11 @@ import sqlalchemy as sa
 from kombu import Connection
 from sqlalchemy.engine import make_url
 
+from services.bootstrap import SERVICE_NAMES, service_spec
 from shared.bus import Topology, connect
 from shared.clock import FixedClock, parse_instant
+from shared.db import create_engine
+from shared.migrations import ensure_database, upgrade
 
 AMQP_URL = os.environ.get("THIDUA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 POSTGRES_URL = os.environ.get("THIDUA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -72,12 +76,40 @@ def postgres_url_template(postgres_admin_url: str) -> Iterator[str]:
     prefix = f"t_{uuid.uuid4().hex[:12]}"
     template = make_url(postgres_admin_url).set(database=f"{prefix}_SERVICE").render_as_string(hide_password=False)
     yield template.replace("SERVICE", "{service}")
-    engine = sa.create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    _drop_databases(postgres_admin_url, f"{prefix}_%")
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every service's SQLite database migrated once per session; each test starts from a copy."""
+    folder = tmp_path_factory.mktemp("migrated")
+    for name in SERVICE_NAMES:
+        engine = create_engine(f"sqlite:///{folder}/{name}.db")
+        upgrade(service_spec(name).migrations, engine)
+        engine.dispose()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin_url: str) -> Iterator[dict[str, str]]:
+    """Every service's PostgreSQL database migrated once per session, as templates the tests copy."""
+    prefix = f"tpl_{uuid.uuid4().hex[:8]}"
+    templates = {name: f"{prefix}_{name}" for name in SERVICE_NAMES}
+    for name, database in templates.items():
+        url = make_url(postgres_admin_url).set(database=database).render_as_string(hide_password=False)
+        ensure_database(url)
+        engine = create_engine(url)
+        upgrade(service_spec(name).migrations, engine)
+        engine.dispose()
+    yield templates
+    _drop_databases(postgres_admin_url, f"{prefix}_%")
+
+
+def _drop_databases(admin_url: str, pattern: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        names = conn.execute(
-            sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": f"{prefix}_%"}
-        ).scalars()
-        for name in list(names):
+        names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": pattern})
+        for name in list(names.scalars()):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     engine.dispose()
 
@@ -101,9 +133,18 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Stack:
     """The embedded stack (SQLite, kombu's memory transport) and the production one (PostgreSQL, RabbitMQ)."""
     namespace = f"test-{uuid.uuid4().hex[:10]}"
     if request.param == "embedded":
+        for migrated in request.getfixturevalue("migrated_sqlite").glob("*.db"):
+            shutil.copy(migrated, tmp_path / migrated.name)
         return Stack("embedded", "memory://", f"sqlite:///{tmp_path}/{{service}}.db", namespace)
     broker = request.getfixturevalue("rabbitmq_url")
     database = request.getfixturevalue("postgres_url_template")
+    templates = request.getfixturevalue("migrated_postgres")
+    admin = sa.create_engine(request.getfixturevalue("postgres_admin_url"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name, template in templates.items():
+            target = make_url(database.format(service=name)).database
+            conn.execute(sa.text(f'CREATE DATABASE "{target}" TEMPLATE "{template}"'))
+    admin.dispose()
     return Stack("production", broker, database, namespace)
 
 
