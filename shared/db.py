@@ -190,7 +190,11 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._events = []
+        self._changes: list[StateChange] = []
         self.committed = False
+        # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
+        # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
+        sa_event.listen(self.session, "before_flush", self._take_changes)
         return self
 
     def __exit__(
@@ -252,10 +256,10 @@ class UnitOfWork:
         return events
 
     def _write_all(self) -> list[Event]:
-        # Collect before flushing: the session holds a changed object strongly only while it is dirty.
-        changes = sorted(self._collect_changes(), key=lambda change: change.sequence)
-        # Then the state: a writer that lost a race meets the newer version here.
+        # The state first: a writer that lost a race meets the newer version here (and the flush takes the changes).
         self.session.flush()
+        changes = sorted(self._changes, key=lambda change: change.sequence)
+        self._changes = []
         events = [self._record(change) for change in changes] + self._events
         now = self.now()
         if events:
@@ -277,9 +281,10 @@ class UnitOfWork:
             )
         return events
 
-    def _collect_changes(self) -> list[StateChange]:
-        seen = list(self.session.new) + list(self.session.identity_map.values())
-        return [change for obj in seen if isinstance(obj, Aggregate) for change in obj.pull_changes()]
+    def _take_changes(self, session: Session, flush_context: Any, instances: Any) -> None:
+        for obj in list(session.new) + list(session.dirty):
+            if isinstance(obj, Aggregate):
+                self._changes.extend(obj.pull_changes())
 
     def _record(self, change: StateChange) -> Event:
         event = Event(
