@@ -139,11 +139,25 @@ class Individuals:
 
 
 @dataclass(frozen=True)
+class CouncilMember:
+    """A seat on the council; ``id`` is the person id their bearer token carries."""
+
+    id: str
+    name: str
+    position: str
+    unit: str | None = None  # the unit they head, whose nominations they may not vote on
+
+
+@dataclass(frozen=True)
 class Council:
     """`majority` is exclusive: a nomination passes with MORE than this share of the members present."""
 
     quorum: Fraction
     majority: Fraction
+    members: tuple[CouncilMember, ...] = ()
+
+    def member(self, person_id: str) -> CouncilMember | None:
+        return next((m for m in self.members if m.id == person_id), None)
 
 
 @dataclass(frozen=True)
@@ -419,9 +433,17 @@ class _IndividualsSchema(_Strict):
     round_up_to = _count(1, required=True)
 
 
+class _CouncilMemberSchema(_Strict):
+    id = _code(_SLUG, "chu-tich")
+    name = _Text()
+    position = _Text()
+    unit = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_SLUG))
+
+
 class _CouncilSchema(_Strict):
     quorum = _Ratio(required=True, validate=validate.Range(min=0, max=1, min_inclusive=False))
     majority = _Ratio(required=True, validate=validate.Range(min=0, max=1, max_inclusive=False))
+    members = fields.List(fields.Nested(_CouncilMemberSchema), load_default=list)
 
 
 class _CampaignSchema(_Strict):
@@ -505,7 +527,11 @@ def _build(data: dict[str, Any]) -> Campaign:
         documents=tuple(DocumentKind(**document) for document in data["documents"]),
         rules=Rules(**{**rules, "ranking_keys": tuple(rules["ranking_keys"])}),
         individuals=Individuals(**data["individuals"]),
-        council=Council(**data["council"]),
+        council=Council(
+            quorum=data["council"]["quorum"],
+            majority=data["council"]["majority"],
+            members=tuple(CouncilMember(**member) for member in data["council"]["members"]),
+        ),
     )
 
 
