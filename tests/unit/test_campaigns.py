@@ -414,3 +414,11 @@ def test_load_campaigns_refuses_missing_extra_dir(tmp_path: Path) -> None:
 def test_a_unit_is_found_by_the_misspelling_the_plans_own_table_uses() -> None:
     campaign = default_campaign()
     assert campaign.find_unit("Phòng Giaó dục và Đào tạo") == campaign.unit("giao-duc-dao-tao")
+
+
+def test_the_council_roster_is_loaded_with_the_units_its_members_head() -> None:
+    council = default_campaign().council
+    assert len(council.members) == 7
+    assert council.member("truong-phong-noi-vu").unit == "noi-vu"
+    assert council.member("chu-tich-ubnd").unit is None
+    assert council.member("nobody") is None
