@@ -320,20 +320,121 @@ class ProposalReopened(TransitionPayload):
     reasons = fields.List(fields.String(), required=True)
 
 
-# -- what review and intake consume from awards (the awards service owns these contracts) ------------------------
+# -- awards' events ---------------------------------------------------------------------------------------------
+
+
+@CATALOGUE.register("proposal.received")
+class ProposalReceived(_Strict):
+    """Home Affairs took Culture & Information's proposal (or its resending) for appraisal."""
+
+    proposal_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    candidates = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("proposal.received_again")
+class ProposalReceivedAgain(TransitionPayload):
+    """The proposal Home Affairs returned came back, revised, for a new appraisal."""
+
+    proposal_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+
+
+@CATALOGUE.register("proposal.passed")
+class ProposalPassed(TransitionPayload):
+    """Home Affairs appraised the proposal and passed it to the council (some nominations perhaps not)."""
+
+    proposal_id = fields.String(required=True)
+    round = fields.Integer(required=True, strict=True)
+    not_passed = fields.List(fields.String(), load_default=list)
 
 
 @CATALOGUE.register("proposal.returned")
-class ProposalReturned(_Strict):
+class ProposalReturned(TransitionPayload):
+    """Home Affairs returned the proposal to Culture & Information, with its reasons."""
+
     proposal_id = fields.String(required=True)
-    reasons = fields.List(fields.String(), required=True)
+    round = fields.Integer(required=True, strict=True)
+    reasons = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+@CATALOGUE.register("proposal.decided")
+class ProposalDecided(TransitionPayload):
+    proposal_id = fields.String(required=True)
+    decision_number = fields.String(required=True)
+
+
+class _CandidatePayload(TransitionPayload):
+    dossier_id = fields.String(required=True)
+
+
+@CATALOGUE.register("candidate.not_passed")
+class CandidateNotPassed(_CandidatePayload):
+    """Home Affairs' appraisal did not pass this nomination on to the council."""
+
+
+class _Tally(_Strict):
+    yes = fields.Integer(required=True, strict=True)
+    no = fields.Integer(required=True, strict=True)
+    abstain = fields.Integer(required=True, strict=True)
+    eligible = fields.Integer(required=True, strict=True)  # members present who may vote on it
+
+
+@CATALOGUE.register("candidate.approved")
+class CandidateApproved(_CandidatePayload):
+    session_id = fields.String(required=True)
+    tally = fields.Nested(_Tally, required=True)
+    prize_rank = fields.Integer(load_default=None, allow_none=True)
+
+
+@CATALOGUE.register("candidate.rejected")
+class CandidateRejected(_CandidatePayload):
+    session_id = fields.String(required=True)
+    tally = fields.Nested(_Tally, required=True)
+
+
+@CATALOGUE.register("session.opened")
+class SessionOpened(_Strict):
+    session_id = fields.String(required=True)
+    proposal_id = fields.String(required=True)
+    present = fields.List(fields.String(), required=True)
+    members = fields.Integer(required=True, strict=True)
+    quorum_met = fields.Boolean(required=True)
+
+
+@CATALOGUE.register("vote.cast")
+class VoteCast(_Strict):
+    session_id = fields.String(required=True)
+    dossier_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    choice = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "abstain"]))
+    replaces = fields.String(load_default=None, allow_none=True)  # the member's earlier choice, when changed
+
+
+@CATALOGUE.register("session.closed")
+class SessionClosed(TransitionPayload):
+    session_id = fields.String(required=True)
+    approved = fields.List(fields.String(), required=True)
+    rejected = fields.List(fields.String(), required=True)
+
+
+@CATALOGUE.register("decision.made")
+class DecisionMade(_Strict):
+    """The chair's decision (quyết định khen thưởng): immutable; a correction is a new, amending decision."""
+
+    decision_number = fields.String(required=True)
+    decision_date = fields.Date(required=True)
+    amends = fields.String(load_default=None, allow_none=True)
+    granted = fields.Integer(required=True, strict=True)
+    refused = fields.Integer(required=True, strict=True)
+    total = fields.Integer(required=True, strict=True)  # VND, from the district budget
 
 
 @CATALOGUE.register("award.granted")
-class AwardGranted(Outcome):
+class AwardGranted(Outcome, TransitionPayload):
     dossier_id = fields.String(required=True)
 
 
 @CATALOGUE.register("award.refused")
-class AwardRefused(Outcome):
+class AwardRefused(Outcome, TransitionPayload):
     dossier_id = fields.String(required=True)

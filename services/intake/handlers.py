@@ -17,11 +17,13 @@ from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind,
 from services.intake.models import deadline_extensions, dossiers, proposals
 from shared import deadlines
 from shared.campaigns import Campaign
+from shared.catalogue import Outcome
 from shared.db import UnitOfWork
 from shared.events import Actor, Event
 from shared.statemachine import RuleViolation
 
 log = logging.getLogger(__name__)
+OUTCOME_TERMS = tuple(Outcome().fields)  # what an award event says of the award itself
 
 
 # -- commands --------------------------------------------------------------------------------------------------
@@ -199,7 +201,7 @@ def _record_outcome(event: Event, uow: UnitOfWork, granted: bool) -> None:
     if dossier is None or dossier.state not in {DossierState.SUBMITTED, DossierState.AWARDED, DossierState.NOT_AWARDED}:
         log.warning("%s %s ignored: dossier %s cannot take an outcome", event.type, event.id, event.subject)
         return
-    outcome = {key: value for key, value in event.payload.items() if key != "dossier_id"}
+    outcome = {key: event.payload[key] for key in OUTCOME_TERMS if key in event.payload}
     if not dossier.decide(granted, outcome, event.actor, event.occurred_at):
         uow.emit(
             "dossier.outcome_amended",

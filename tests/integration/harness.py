@@ -162,6 +162,19 @@ class Harness:
         transition = {"trigger": "submit", "from_state": "draft", "to_state": "submitted", "reason": None}
         return self.inject("proposal.submitted", proposal_id, {**payload, **transition})
 
+    def decide(self, dossier_id: str, granted: bool = True, **outcome: Any) -> Event:
+        """What awards sends when the chair's decision grants or refuses a nomination's award."""
+        trigger, dest = ("grant", "granted") if granted else ("refuse", "refused")
+        transition = {"trigger": trigger, "from_state": "approved", "to_state": dest, "reason": outcome.get("reason")}
+        payload = {"dossier_id": dossier_id, **outcome, **transition}
+        return self.inject("award.granted" if granted else "award.refused", dossier_id, payload, actor=CHAIR)
+
+    def return_proposal(self, *reasons: str, proposal_id: str = "proposal-1", round_: int = 1) -> Event:
+        """What awards sends when Home Affairs returns the proposal to Culture & Information."""
+        transition = {"trigger": "return", "from_state": "received", "to_state": "returned", "reason": None}
+        payload = {"proposal_id": proposal_id, "round": round_, "reasons": list(reasons or ("Bổ sung",))}
+        return self.inject("proposal.returned", proposal_id, {**payload, **transition})
+
     def wait_for_state(self, dossier_id: str, state: str, **who: Any) -> dict[str, Any]:
         return wait_until(
             lambda: (d := self.get(dossier_id, **who))["state"] == state and d, what=f"dossier {dossier_id} {state}"
