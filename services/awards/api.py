@@ -1,7 +1,129 @@
-"""The awards service's routes."""
+"""The awards service's routes: thin — parse, authorise, call a handler, render."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g
+
+from services.awards import handlers, queries
+from services.awards.handlers import Appraise, CastVote, CloseSession, MakeDecision, OpenSession
+from services.awards.schemas import AppraisalIn, DecisionIn, FormatQuery, ProposalQuery, SessionIn, VoteIn
+from shared.auth import ROLES, requires
+from shared.campaigns import Campaign
 from shared.http import ServiceBlueprint
+from shared.problems import Problem
+from shared.service import ServiceRuntime
 
 blueprint = ServiceBlueprint(
-    "awards", __name__, url_prefix="/", description="Khen thưởng: Phòng Nội vụ và Hội đồng (awards)"
+    "awards", __name__, url_prefix="/", description="Khen thưởng: Phòng Nội vụ, Hội đồng và Chủ tịch UBND Huyện"
 )
+
+COUNCIL = ("council_member", "council_secretary", "council_chair")
+READERS = ("home_affairs", *COUNCIL, "review_head", "reviewer", "auditor", "admin")
+
+
+def runtime() -> ServiceRuntime:
+    return current_app.extensions["thidua.runtime"]
+
+
+def campaign(code: str) -> Campaign:
+    found = runtime().campaigns.get(code)
+    if found is None:
+        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
+    return found
+
+
+@blueprint.get("/proposals")
+@requires(*READERS)
+@blueprint.arguments(ProposalQuery, location="query")
+def list_proposals(query: dict[str, Any]) -> Any:
+    """Tờ trình received from Culture & Information, with their candidates."""
+    with runtime().session() as session:
+        return queries.proposals(session, query.get("campaign"))
+
+
+@blueprint.get("/proposals/<proposal_id>")
+@requires(*READERS)
+def get_proposal(proposal_id: str) -> Any:
+    with runtime().unit_of_work() as uow:
+        return queries.proposal_view(uow.session, handlers.proposal_of(uow, proposal_id))
+
+
+@blueprint.post("/proposals/<proposal_id>/appraisal")
+@requires("home_affairs")
+@blueprint.arguments(AppraisalIn)
+def appraise(body: dict[str, Any], proposal_id: str) -> Any:
+    """Thẩm định tờ trình: pass it to the council (some nominations perhaps not), or return it with reasons."""
+    command = Appraise(proposal_id, body["decision"] == "pass", g.actor, body["reasons"], body["not_passed"])
+    runtime().execute(handlers.appraise, command)
+    with runtime().unit_of_work() as uow:
+        return queries.proposal_view(uow.session, handlers.proposal_of(uow, proposal_id))
+
+
+@blueprint.post("/sessions")
+@requires("council_secretary")
+@blueprint.arguments(SessionIn)
+def open_session(body: dict[str, Any]) -> Any:
+    """Khai mạc phiên họp: the members present (ids of the campaign's council roster)."""
+    session = runtime().execute(handlers.open_session, OpenSession(body["campaign"], body["present"], g.actor))
+    return _session(session.id), 201
+
+
+@blueprint.get("/sessions/<session_id>")
+@requires(*READERS)
+def get_session(session_id: str) -> Any:
+    """The session: who is present, the quorum, each candidate's tally and every member's vote."""
+    return _session(session_id)
+
+
+@blueprint.post("/sessions/<session_id>/votes")
+@requires(*COUNCIL)
+@blueprint.arguments(VoteIn)
+def vote(body: dict[str, Any], session_id: str) -> Any:
+    """Biểu quyết: approve, reject or abstain; a member may change their vote until the session closes."""
+    runtime().execute(handlers.cast_vote, CastVote(session_id, body["dossier_id"], body["choice"], g.actor))
+    return _session(session_id)
+
+
+@blueprint.post("/sessions/<session_id>/close")
+@requires("council_chair", "council_secretary")
+def close_session(session_id: str) -> Any:
+    """Kết thúc phiên họp: count every vote; refused without quorum or with a tie the votes did not settle."""
+    runtime().execute(handlers.close_session, CloseSession(session_id, g.actor))
+    return _session(session_id)
+
+
+@blueprint.post("/campaigns/<code>/decision")
+@requires("council_chair")
+@blueprint.arguments(DecisionIn)
+def make_decision(body: dict[str, Any], code: str) -> Any:
+    """Quyết định khen thưởng: number and date; every award with its certificate number. Written once."""
+    command = MakeDecision(campaign(code).code, body["decision_number"], body["decision_date"], g.actor)
+    return runtime().execute(handlers.make_decision, command), 201
+
+
+@blueprint.get("/campaigns/<code>/awards")
+@requires(*ROLES)
+@blueprint.arguments(FormatQuery, location="query")
+def get_awards(query: dict[str, Any], code: str) -> Any:
+    """The awards per track, amounts in figures and words, certificate numbers, the budget total; or CSV/XLSX."""
+    found = campaign(code)
+    with runtime().session() as session:
+        result = queries.final_awards(session, found)
+    if query["format"] == "csv":
+        return _download(queries.awards_csv(result), "text/csv; charset=utf-8", f"khen-thuong-{found.code}.csv")
+    if query["format"] == "xlsx":
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return _download(queries.awards_xlsx(result), xlsx, f"khen-thuong-{found.code}.xlsx")
+    return result
+
+
+def _session(session_id: str) -> dict[str, Any]:
+    with runtime().unit_of_work() as uow:
+        council_session = handlers.session_of(uow, session_id)
+        return queries.session_view(uow.session, council_session, handlers.campaign_of(uow, council_session.campaign))
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    return Response(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

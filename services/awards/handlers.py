@@ -1,0 +1,336 @@
+"""One function per command (from the API) and per consumed event: load, apply the domain, record.
+
+The unit of work is opened and committed by the caller (``ServiceRuntime.execute`` or the consumer), once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.awards.domain import (
+    CS,
+    PROPOSAL,
+    PS,
+    Candidate,
+    CouncilMember,
+    Proposal,
+    Session,
+    SessionState,
+    check_ladder,
+    decide,
+    decision_total,
+)
+from services.awards.models import awards, candidates, decisions, proposals, sessions
+from shared.campaigns import Campaign
+from shared.db import UnitOfWork
+from shared.events import Actor, Event
+from shared.statemachine import Forbidden, RuleViolation
+
+log = logging.getLogger(__name__)
+AWARDS = Actor.service("awards")
+
+
+@dataclass(frozen=True)
+class Appraise:
+    proposal_id: str
+    passed: bool
+    actor: Actor
+    reasons: Sequence[str] = ()
+    not_passed: Sequence[Mapping[str, str]] = ()  # {"dossier_id", "reason"}
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    campaign: str
+    present: Sequence[str]
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CastVote:
+    session_id: str
+    dossier_id: str
+    choice: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class CloseSession:
+    session_id: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class MakeDecision:
+    campaign: str
+    number: str
+    decision_date: date
+    actor: Actor
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+# -- what arrives from review ----------------------------------------------------------------------------------
+
+
+def receive_proposal(event: Event, uow: UnitOfWork) -> None:
+    """A proposal, or its resending after a return: its nominations become the candidates before the council."""
+    payload = event.payload
+    campaign = campaign_of(uow, event.campaign or "")
+    proposal = uow.session.get(Proposal, payload["proposal_id"])
+    if proposal is None:
+        proposal = Proposal(payload["proposal_id"], campaign.code, payload["round"], event.occurred_at)
+        uow.session.add(proposal)
+        uow.session.flush()  # the candidates below refer to it
+    elif proposal.received_again(payload["round"], event.actor, event.occurred_at):
+        for stale in uow.session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal.id)).scalars():
+            uow.session.delete(stale)  # their history stays in the transitions and the audit log
+        uow.session.flush()
+    else:
+        log.info("proposal.submitted %s ignored: round %s already received", event.id, payload["round"])
+        return
+    proposed = [(c, "collective") for c in payload["collectives"]]
+    proposed += [({**i, "track": campaign.unit(i["unit"]).track}, "individual") for i in payload["individuals"]]
+    for item, kind in proposed:
+        uow.session.add(Candidate(item, kind, proposal.id, campaign.code, event.occurred_at))
+    uow.emit(
+        "proposal.received",
+        subject=proposal.id,
+        payload={"proposal_id": proposal.id, "round": proposal.round, "candidates": len(proposed)},
+        actor=AWARDS,
+        campaign=campaign.code,
+    )
+
+
+# -- Home Affairs ----------------------------------------------------------------------------------------------
+
+
+def appraise(command: Appraise, uow: UnitOfWork) -> Proposal:
+    proposal = proposal_of(uow, command.proposal_id)
+    campaign = campaign_of(uow, proposal.campaign)
+    if not command.passed:
+        if not command.reasons:
+            raise RuleViolation("reasons_required", "Trả lại tờ trình cần nêu lý do.")
+        proposal.appraise(False, command.reasons, command.actor, uow.now())
+        return proposal
+    listed = _candidates(uow, proposal.id)
+    problems = check_ladder([c.proposed for c in listed if c.kind == "collective"], campaign)
+    if problems:
+        raise RuleViolation(
+            "amount_mismatch",
+            "Số tiền đề nghị không đúng cơ cấu giải của phong trào; hãy trả lại tờ trình để sửa.",
+            problems=problems,
+        )
+    by_id = {c.id: c for c in listed}
+    for item in command.not_passed:
+        candidate = by_id.get(item["dossier_id"])
+        if candidate is None:
+            raise RuleViolation("not_in_proposal", "Hồ sơ này không có trong tờ trình.", dossier_id=item["dossier_id"])
+        candidate.fire("not_pass", command.actor, uow.now(), reason=item["reason"])
+    proposal.appraise(True, command.reasons, command.actor, uow.now())
+    return proposal
+
+
+# -- the council -----------------------------------------------------------------------------------------------
+
+
+def open_session(command: OpenSession, uow: UnitOfWork) -> Session:
+    campaign = campaign_of(uow, command.campaign)
+    unknown = sorted(set(command.present) - {m.id for m in campaign.council.members})
+    if unknown:
+        raise RuleViolation("not_members", "Người không thuộc Hội đồng: " + ", ".join(unknown), unknown=unknown)
+    proposal = _passed_proposal(uow, campaign.code)
+    if uow.session.execute(
+        sa.select(sessions.c.id).where(sessions.c.campaign == campaign.code, sessions.c.state == SessionState.OPEN)
+    ).first():
+        raise RuleViolation("session_already_open", "Đang có một phiên họp chưa kết thúc cho phong trào này.")
+    session = Session(campaign.code, proposal.id, command.present, command.actor, uow.now())
+    uow.session.add(session)
+    uow.emit(
+        "session.opened",
+        subject=session.id,
+        payload={
+            "session_id": session.id,
+            "proposal_id": proposal.id,
+            "present": session.present,
+            "members": len(campaign.council.members),
+            "quorum_met": session.quorum_met(campaign.council),
+        },
+        actor=command.actor,
+        campaign=campaign.code,
+    )
+    return session
+
+
+def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
+    session = session_of(uow, command.session_id)
+    campaign = campaign_of(uow, session.campaign)
+    member = _member(campaign, command.actor)
+    candidate = uow.session.get(Candidate, command.dossier_id)
+    if candidate is None:
+        raise RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
+    earlier = session.vote(member, candidate, command.choice, uow.now())
+    uow.emit(
+        "vote.cast",
+        subject=candidate.id,
+        payload={
+            "session_id": session.id,
+            "dossier_id": candidate.id,
+            "member_id": member.id,
+            "choice": command.choice,
+            "replaces": earlier,
+        },
+        actor=command.actor,
+        campaign=session.campaign,
+        unit=candidate.unit,
+    )
+    return session
+
+
+def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
+    session = session_of(uow, command.session_id)
+    campaign = campaign_of(uow, session.campaign)
+    session.close(_candidates(uow, session.proposal_id), campaign, command.actor, uow.now())
+    return session
+
+
+# -- the chair -------------------------------------------------------------------------------------------------
+
+
+def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
+    """The chair's decision: every award of the campaign, with its certificate number; written once."""
+    campaign = campaign_of(uow, command.campaign)
+    if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.campaign == campaign.code)).first():
+        raise RuleViolation(
+            "decision_final",
+            "Phong trào đã có quyết định khen thưởng; quyết định không sửa được, chỉ ban hành quyết định sửa đổi.",
+        )
+    if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.number == command.number)).first():
+        raise RuleViolation("decision_number_taken", f"Số quyết định “{command.number}” đã được dùng.")
+    proposal = _passed_proposal(uow, campaign.code)
+    closed = uow.session.execute(
+        sa.select(sessions.c.id).where(sessions.c.proposal_id == proposal.id, sessions.c.state == SessionState.CLOSED)
+    ).first()
+    if closed is None:
+        raise RuleViolation("no_closed_session", "Hội đồng chưa họp xong (chưa kết thúc phiên họp) về tờ trình này.")
+    listed = [c for c in _candidates(uow, proposal.id) if c.state in {CS.APPROVED, CS.REJECTED, CS.NOT_PASSED}]
+    numbered = uow.session.execute(
+        sa.select(sa.func.count())
+        .select_from(awards)
+        .where(awards.c.campaign == campaign.code, awards.c.certificate_number.is_not(None))
+    ).scalar_one()
+    decided = decide(listed, campaign, first_certificate=numbered + 1)
+    now = uow.now()
+    total = decision_total(decided)
+    uow.session.execute(
+        decisions.insert().values(
+            number=command.number,
+            campaign=campaign.code,
+            decision_date=command.decision_date,
+            signed_by_id=command.actor.id,
+            signed_by_name=command.actor.name,
+            signed_at=now,
+            total=total,
+        )
+    )
+    by_id = {c.id: c for c in listed}
+    for award in decided:
+        candidate = by_id[award.dossier_id]
+        outcome = {
+            "prize_rank": award.prize_rank,
+            "prize_name": award.prize_name,
+            "amount": award.amount,
+            "certificate_number": award.certificate_number,
+            "decision_number": command.number,
+            "decision_date": command.decision_date,
+        }
+        candidate.outcome = {**outcome, "decision_date": command.decision_date.isoformat(), "reason": award.reason}
+        candidate.fire("grant" if award.granted else "refuse", command.actor, now, reason=award.reason, **outcome)
+        uow.session.execute(
+            awards.insert().values(
+                decision=command.number,
+                dossier_id=candidate.id,
+                campaign=campaign.code,
+                unit=candidate.unit,
+                kind=candidate.kind,
+                track=candidate.track,
+                granted=award.granted,
+                prize_rank=award.prize_rank,
+                prize_name=award.prize_name,
+                amount=award.amount,
+                certificate_number=award.certificate_number,
+                reason=award.reason,
+            )
+        )
+    proposal.updated_at = now
+    payload = {"proposal_id": proposal.id, "decision_number": command.number}
+    PROPOSAL.fire(proposal, "decide", actor=command.actor, at=now, payload=payload)
+    granted = sum(1 for a in decided if a.granted)
+    uow.emit(
+        "decision.made",
+        subject=command.number,
+        payload={
+            "decision_number": command.number,
+            "decision_date": command.decision_date,
+            "amends": None,
+            "granted": granted,
+            "refused": len(decided) - granted,
+            "total": total,
+        },
+        actor=command.actor,
+        campaign=campaign.code,
+    )
+    return {"decision_number": command.number, "granted": granted, "refused": len(decided) - granted, "total": total}
+
+
+# -- loading ---------------------------------------------------------------------------------------------------
+
+
+def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
+    campaign = uow.campaigns.get(code)
+    if campaign is None:
+        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
+    return campaign
+
+
+def proposal_of(uow: UnitOfWork, proposal_id: str) -> Proposal:
+    proposal = uow.session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound("proposal_not_found", "Không tìm thấy tờ trình này.")
+    return proposal
+
+
+def session_of(uow: UnitOfWork, session_id: str) -> Session:
+    session = uow.session.get(Session, session_id)
+    if session is None:
+        raise NotFound("session_not_found", "Không tìm thấy phiên họp này.")
+    return session
+
+
+def _passed_proposal(uow: UnitOfWork, campaign: str) -> Proposal:
+    proposal = uow.session.execute(
+        sa.select(Proposal).where(proposals.c.campaign == campaign, proposals.c.state == PS.PASSED)
+    ).scalar()
+    if proposal is None:
+        raise RuleViolation("no_proposal_before_the_council", "Chưa có tờ trình nào được Phòng Nội vụ trình Hội đồng.")
+    return proposal
+
+
+def _candidates(uow: UnitOfWork, proposal_id: str) -> list[Candidate]:
+    return list(uow.session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal_id)).scalars())
+
+
+def _member(campaign: Campaign, actor: Actor) -> CouncilMember:
+    member = campaign.council.member(actor.id)
+    if member is None:
+        raise Forbidden("not_a_member", "Bạn không phải thành viên Hội đồng Thi đua - Khen thưởng của phong trào này.")
+    return member
+
+
+class NotFound(RuleViolation):
+    status = 404

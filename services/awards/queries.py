@@ -1,0 +1,190 @@
+"""What awards shows: proposals with their candidates, a session's tally, the final awards. Reads only."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import sqlalchemy as sa
+from openpyxl import Workbook
+from sqlalchemy.orm import Session as OrmSession
+
+from services.awards.domain import CANDIDATE, PROPOSAL, Candidate, Proposal, Session
+from services.awards.models import awards, candidates, decisions
+from services.awards.models import proposals as proposals_table
+from shared.campaigns import Campaign
+from shared.money import format_vnd, vnd_in_words
+
+
+def proposals(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]:
+    query = sa.select(Proposal)
+    if campaign:
+        query = query.where(proposals_table.c.campaign == campaign)
+    return [proposal_view(session, p) for p in session.execute(query).scalars()]
+
+
+def proposal_view(session: OrmSession, proposal: Proposal) -> dict[str, Any]:
+    listed = session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal.id)).scalars()
+    return {
+        "id": proposal.id,
+        "campaign": proposal.campaign,
+        "state": proposal.state.value,
+        "state_name": PROPOSAL.state_names[proposal.state.value],
+        "round": proposal.round,
+        "return_reasons": proposal.return_reasons,
+        "candidates": [_candidate(c) for c in listed],
+    }
+
+
+def _candidate(c: Candidate) -> dict[str, Any]:
+    return {
+        "dossier_id": c.id,
+        "unit": c.unit,
+        "unit_name": c.proposed.get("unit_name"),
+        "kind": c.kind,
+        "track": c.track,
+        "review_rank": c.review_rank,
+        "proposed_prize": c.proposed.get("prize_name"),
+        "tie": c.tie,
+        "contested": c.contested,
+        "state": c.state.value,
+        "state_name": CANDIDATE.state_names[c.state.value],
+        "prize_rank": c.prize_rank,
+        "outcome": c.outcome,
+    }
+
+
+def session_view(session: OrmSession, council_session: Session, campaign: Campaign) -> dict[str, Any]:
+    council = campaign.council
+    listed = session.execute(
+        sa.select(Candidate).where(candidates.c.proposal_id == council_session.proposal_id)
+    ).scalars()
+    return {
+        "id": council_session.id,
+        "campaign": council_session.campaign,
+        "proposal_id": council_session.proposal_id,
+        "state": council_session.state.value,
+        "present": [
+            {"id": m.id, "name": m.name, "position": m.position}
+            for m in council.members
+            if m.id in council_session.present
+        ],
+        "members": len(council.members),
+        "quorum": f"{council.quorum.numerator}/{council.quorum.denominator}",
+        "quorum_met": council_session.quorum_met(council),
+        "candidates": [
+            {
+                **_candidate(c),
+                "tally": council_session.tally(c, council).__dict__,
+                "votes": [
+                    {"member": v.member_id, "choice": v.choice, "cast_at": v.cast_at.isoformat()}
+                    for v in council_session.votes
+                    if v.dossier_id == c.id
+                ],
+            }
+            for c in listed
+        ],
+    }
+
+
+def final_awards(session: OrmSession, campaign: Campaign) -> dict[str, Any]:
+    """The awards in force per track, with amounts in figures and in words, and the budget total."""
+    decided = (
+        session.execute(
+            sa.select(decisions).where(decisions.c.campaign == campaign.code).order_by(decisions.c.signed_at)
+        )
+        .mappings()
+        .all()
+    )
+    rows = (
+        session.execute(sa.select(awards).where(awards.c.campaign == campaign.code, awards.c.granted.is_(True)))
+        .mappings()
+        .all()
+    )
+    style = campaign.amount_words_style
+    listed = [
+        {
+            "dossier_id": row["dossier_id"],
+            "unit": row["unit"],
+            "unit_name": campaign.unit(row["unit"]).name,
+            "kind": row["kind"],
+            "track": row["track"],
+            "prize_rank": row["prize_rank"],
+            "prize_name": row["prize_name"],
+            "amount": row["amount"],
+            "amount_text": format_vnd(row["amount"]),
+            "amount_words": vnd_in_words(row["amount"], style),
+            "certificate_number": row["certificate_number"],
+            "decision": row["decision"],
+        }
+        for row in rows
+    ]
+    total = sum(item["amount"] for item in listed)
+    return {
+        "campaign": campaign.code,
+        "decisions": [
+            {"number": d["number"], "date": d["decision_date"].isoformat(), "signed_by": d["signed_by_name"]}
+            for d in decided
+        ],
+        "tracks": [
+            {
+                "track": track.code,
+                "name": track.name,
+                "collectives": sorted(
+                    (a for a in listed if a["kind"] == "collective" and a["track"] == track.code),
+                    key=lambda a: a["prize_rank"] or 99,
+                ),
+                "individuals": [a for a in listed if a["kind"] == "individual" and a["track"] == track.code],
+            }
+            for track in campaign.tracks
+        ],
+        "total": total,
+        "total_text": format_vnd(total),
+        "total_words": vnd_in_words(total, style),
+        "funding": campaign.funding,
+    }
+
+
+COLUMNS = ("Khối", "Đơn vị", "Hình thức", "Giải", "Số tiền", "Bằng chữ", "Số giấy khen", "Quyết định")
+
+
+def _table(result: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    for track in result["tracks"]:
+        for award in track["collectives"] + track["individuals"]:
+            kind = "Tập thể" if award["kind"] == "collective" else "Cá nhân"
+            rows.append(
+                [
+                    track["name"],
+                    award["unit_name"],
+                    kind,
+                    award["prize_name"],
+                    award["amount"],
+                    award["amount_words"],
+                    award["certificate_number"],
+                    award["decision"],
+                ]
+            )
+    rows.append(["Tổng cộng", "", "", "", result["total"], result["total_words"], "", ""])
+    return rows
+
+
+def awards_csv(result: dict[str, Any]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(_table(result))
+    return "\ufeff".encode() + out.getvalue().encode()
+
+
+def awards_xlsx(result: dict[str, Any]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Khen thưởng"
+    sheet.append(list(COLUMNS))
+    for row in _table(result):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,44 @@
+"""The shapes of the awards service's requests."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class NotPassed(_Strict):
+    dossier_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AppraisalIn(_Strict):
+    decision = fields.String(required=True, validate=validate.OneOf(["pass", "return"]))
+    reasons = fields.List(fields.String(validate=validate.Length(min=1, max=2000)), load_default=list)
+    not_passed = fields.List(fields.Nested(NotPassed), load_default=list)
+
+
+class SessionIn(_Strict):
+    campaign = fields.String(required=True)
+    present = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class VoteIn(_Strict):
+    dossier_id = fields.String(required=True)
+    choice = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "abstain"]))
+
+
+class DecisionIn(_Strict):
+    decision_number = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    decision_date = fields.Date(required=True)
+
+
+class ProposalQuery(_Strict):
+    campaign = fields.String()
+
+
+class FormatQuery(_Strict):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv", "xlsx"]))
