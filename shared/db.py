@@ -19,6 +19,7 @@ from marshmallow import Schema
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.campaigns import Campaign
@@ -285,6 +286,11 @@ class UnitOfWork:
         for obj in list(session.new) + list(session.dirty):
             if isinstance(obj, Aggregate):
                 self._changes.extend(obj.pull_changes())
+        for obj in session.dirty:
+            if isinstance(obj, Aggregate) and session.is_modified(obj) and hasattr(obj, "updated_at"):
+                # A change to the aggregate's children alone (a vote, a step decision) must still update its row,
+                # so that the version check catches a concurrent writer even when the clock has not moved.
+                flag_modified(obj, "updated_at")
 
     def _record(self, change: StateChange) -> Event:
         event = Event(
