@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
+
 from services.review import queries
 from services.review.domain import Nomination, NominationState, Proposal, StepDecision
 from services.review.figures import FigureRow
-from services.review.models import deadline_extensions, figure_imports, figures
+from services.review.models import deadline_extensions, early_withdrawals, figure_imports, figures
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.clock import format_local_date, is_by_deadline
@@ -187,6 +189,9 @@ def receive_dossier(event: Event, uow: UnitOfWork) -> None:
     payload = event.payload
     contents = {key: payload[key] for key in ("nominee", "report", "self_assessment", "documents", "submitted_at")}
     nomination = uow.session.get(Nomination, event.subject)
+    if nomination is None and _withdrawn_before(uow, event.subject, payload["round"]):
+        log.info("%s %s ignored: the dossier was withdrawn before its submission arrived", event.type, event.id)
+        return
     if nomination is None:
         if event.campaign is None or event.unit is None:
             raise ValueError(f"{event.type} {event.id} names no campaign or unit")
@@ -213,6 +218,16 @@ def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
     nomination = uow.session.get(Nomination, event.subject)
     if nomination is not None:
         nomination.withdrawn(event.actor, event.occurred_at, event.payload.get("reason"))
+    elif not _withdrawn_before(uow, event.subject, event.payload["round"]):
+        # Early: its submission is still on the way (held for a retry, say). Remember, so it opens no review.
+        uow.session.execute(early_withdrawals.insert().values(dossier_id=event.subject, round=event.payload["round"]))
+
+
+def _withdrawn_before(uow: UnitOfWork, dossier_id: str, round_: int) -> bool:
+    found = uow.session.execute(
+        sa.select(early_withdrawals.c.round).where(early_withdrawals.c.dossier_id == dossier_id)
+    ).scalar()
+    return found is not None and found >= round_
 
 
 def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:

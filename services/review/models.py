@@ -109,6 +109,14 @@ figures = sa.Table(
     sa.Column("total_procedures", sa.Integer, nullable=False),
 )
 
+# A withdrawal that arrived before its submission: the late submission must not open a review.
+early_withdrawals = sa.Table(
+    "early_withdrawals",
+    metadata,
+    sa.Column("dossier_id", sa.String(36), primary_key=True),
+    sa.Column("round", sa.Integer, nullable=False),
+)
+
 proposals = sa.Table(
     "proposals",
     metadata,
