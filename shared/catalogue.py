@@ -418,6 +418,13 @@ class SessionClosed(TransitionPayload):
     rejected = fields.List(fields.String(), required=True)
 
 
+@CATALOGUE.register("session.adjourned")
+class SessionAdjourned(TransitionPayload):
+    """The meeting could not decide (no quorum, say); its votes count for nothing, a new session may open."""
+
+    session_id = fields.String(required=True)
+
+
 @CATALOGUE.register("decision.made")
 class DecisionMade(_Strict):
     """The chair's decision (quyết định khen thưởng): immutable; a correction is a new, amending decision."""

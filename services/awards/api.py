@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, current_app, g
 
 from services.awards import handlers, queries
-from services.awards.handlers import Appraise, CastVote, CloseSession, MakeDecision, OpenSession
-from services.awards.schemas import AppraisalIn, DecisionIn, FormatQuery, ProposalQuery, SessionIn, VoteIn
+from services.awards.handlers import AdjournSession, Appraise, CastVote, CloseSession, MakeDecision, OpenSession
+from services.awards.schemas import AdjournIn, AppraisalIn, DecisionIn, FormatQuery, ProposalQuery, SessionIn, VoteIn
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.http import ServiceBlueprint
@@ -91,6 +91,15 @@ def vote(body: dict[str, Any], session_id: str) -> Any:
 def close_session(session_id: str) -> Any:
     """Kết thúc phiên họp: count every vote; refused without quorum or with a tie the votes did not settle."""
     runtime().execute(handlers.close_session, CloseSession(session_id, g.actor))
+    return _session(session_id)
+
+
+@blueprint.post("/sessions/<session_id>/adjourn")
+@requires("council_chair", "council_secretary")
+@blueprint.arguments(AdjournIn)
+def adjourn_session(body: dict[str, Any], session_id: str) -> Any:
+    """Hoãn phiên họp (no quorum, say): its votes count for nothing, and a new session may be opened."""
+    runtime().execute(handlers.adjourn_session, AdjournSession(session_id, body["reason"], g.actor))
     return _session(session_id)
 
 

@@ -99,16 +99,21 @@ CANDIDATE = Lifecycle(
 class SessionState(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
+    ADJOURNED = "adjourned"
 
 
 SESSION = Lifecycle(
     "session",
     SessionState,
     SessionState.OPEN,
-    [Move("close", SessionState.OPEN, SessionState.CLOSED, "session.closed")],
+    [
+        Move("close", SessionState.OPEN, SessionState.CLOSED, "session.closed"),
+        # A meeting that cannot decide (no quorum, say) is adjourned: its votes count for nothing.
+        Move("adjourn", SessionState.OPEN, SessionState.ADJOURNED, "session.adjourned"),
+    ],
     noun="phiên họp",
-    state_names={SessionState.OPEN: "đang họp", SessionState.CLOSED: "đã kết thúc"},
-    action_names={"close": "kết thúc"},
+    state_names={SessionState.OPEN: "đang họp", SessionState.CLOSED: "đã kết thúc", SessionState.ADJOURNED: "đã hoãn"},
+    action_names={"close": "kết thúc", "adjourn": "hoãn"},
 )
 CHOICES = ("approve", "reject", "abstain")
 
@@ -222,6 +227,10 @@ class Session(Aggregate):
     @property
     def campaign_code(self) -> str:
         return self.campaign
+
+    def adjourn(self, reason: str, actor: Actor, at: datetime) -> None:
+        self.updated_at = at
+        SESSION.fire(self, "adjourn", actor=actor, at=at, reason=reason, payload={"session_id": self.id})
 
     def quorum_met(self, council: Council) -> bool:
         return Fraction(len(self.present), len(council.members)) >= council.quorum

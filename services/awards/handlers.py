@@ -67,6 +67,13 @@ class CloseSession:
 
 
 @dataclass(frozen=True)
+class AdjournSession:
+    session_id: str
+    reason: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class MakeDecision:
     campaign: str
     number: str
@@ -192,9 +199,17 @@ def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
     return session
 
 
+def adjourn_session(command: AdjournSession, uow: UnitOfWork) -> Session:
+    session = session_of(uow, command.session_id)
+    _member(campaign_of(uow, session.campaign), command.actor)
+    session.adjourn(command.reason, command.actor, uow.now())
+    return session
+
+
 def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
     session = session_of(uow, command.session_id)
     campaign = campaign_of(uow, session.campaign)
+    _member(campaign, command.actor)  # the role is not enough: the person must hold a seat on this council
     session.close(_candidates(uow, session.proposal_id), campaign, command.actor, uow.now())
     return session
 
@@ -205,6 +220,7 @@ def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
 def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
     """The chair's decision: every award of the campaign, with its certificate number; written once."""
     campaign = campaign_of(uow, command.campaign)
+    _member(campaign, command.actor)
     if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.campaign == campaign.code)).first():
         raise RuleViolation(
             "decision_final",
@@ -219,10 +235,8 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
     if closed is None:
         raise RuleViolation("no_closed_session", "Hội đồng chưa họp xong (chưa kết thúc phiên họp) về tờ trình này.")
     listed = [c for c in _candidates(uow, proposal.id) if c.state in {CS.APPROVED, CS.REJECTED, CS.NOT_PASSED}]
-    numbered = uow.session.execute(
-        sa.select(sa.func.count())
-        .select_from(awards)
-        .where(awards.c.campaign == campaign.code, awards.c.certificate_number.is_not(None))
+    numbered = uow.session.execute(  # the district numbers its certificates per year, across its campaigns
+        sa.select(sa.func.count()).select_from(awards).where(awards.c.certificate_number.like(f"%/GK-{campaign.year}"))
     ).scalar_one()
     decided = decide(listed, campaign, first_certificate=numbered + 1)
     now = uow.now()

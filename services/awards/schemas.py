@@ -31,6 +31,10 @@ class VoteIn(_Strict):
     choice = fields.String(required=True, validate=validate.OneOf(["approve", "reject", "abstain"]))
 
 
+class AdjournIn(_Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
 class DecisionIn(_Strict):
     decision_number = fields.String(required=True, validate=validate.Length(min=1, max=100))
     decision_date = fields.Date(required=True)
