@@ -1,0 +1,435 @@
+"""Awards through its HTTP API, on both stacks, with the whole system running: a real campaign goes through intake
+and review to Home Affairs, who returns it once and then passes it; the council meets and votes; the chair decides;
+every unit hears its outcome in intake. Shorter tests start from a proposal put on the bus as review sends it.
+
+Council members act with tokens whose person id is their roster id in ``chau-thanh-2021.toml``: the chair
+"chu-tich-ubnd" (council_chair), the secretary "truong-phong-noi-vu" (council_secretary), the others council_member.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import openpyxl
+import pytest
+from kombu import Producer
+from werkzeug.test import TestResponse
+
+from shared.auth import Principal
+from shared.campaigns import default_campaign
+from shared.catalogue import CATALOGUE
+from tests.integration.harness import Harness
+from tests.waiting import wait_until
+
+CAMPAIGN = "chau-thanh-2021"
+COUNCIL = default_campaign().council
+ROSTER = {m.id: m for m in COUNCIL.members}
+CHAIR, SECRETARY = "chu-tich-ubnd", "truong-phong-noi-vu"
+FIVE = ["chu-tich-ubnd", "pho-chu-tich-ubnd", "truong-phong-noi-vu", "truong-phong-vhtt", "chanh-van-phong"]
+VHTT, NOI_VU = "van-hoa-thong-tin", "noi-vu"
+PROPOSALS, SESSIONS = "/awards/proposals", "/awards/sessions"
+DECISION, AWARDS = f"/awards/campaigns/{CAMPAIGN}/decision", f"/awards/campaigns/{CAMPAIGN}/awards"
+REVIEW_PROPOSAL = f"/review/campaigns/{CAMPAIGN}/proposal"
+VIETNAMESE = re.compile("[ăâđêôơưàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ]", re.IGNORECASE)
+INDIVIDUAL_AWARD = "Giấy khen của Chủ tịch UBND Huyện"
+# Official figures: the communes rank phu-huu (95 %), an-nhon (90 %), tan-phu (80 %), hoa-tan (60 %).
+OFFICIAL = {"phu-huu": (950, 1000, 8, 10), "an-nhon": (900, 1000, 10, 10), "tan-phu": (800, 1000, 8, 10)}
+OFFICIAL["hoa-tan"] = (600, 1000, 5, 10)
+
+
+# -- answers and people ----------------------------------------------------------------------------------------
+
+
+def problem(response: TestResponse, status: int, code: str) -> dict[str, Any]:
+    assert (response.status_code, response.content_type) == (status, "application/problem+json"), response.text
+    body: dict[str, Any] = response.get_json()
+    assert body["code"] == code, body
+    assert VIETNAMESE.search(body["detail"]), body["detail"]
+    return body
+
+
+def ok(response: TestResponse, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.get_json()
+
+
+def member(h: Harness, person: str) -> dict[str, str]:
+    """A council member's token: the roster id as person id, the role of their seat."""
+    role = {CHAIR: "council_chair", SECRETARY: "council_secretary"}.get(person, "council_member")
+    seat = ROSTER.get(person)
+    principal = Principal(person, seat.name if seat else "Người ngoài", frozenset({role}), seat.unit if seat else None)
+    return {"Authorization": f"Bearer {h.system.tokens.issue(principal)}"}
+
+
+def home_affairs(h: Harness) -> dict[str, str]:
+    return h.headers("home_affairs", NOI_VU, "Võ Thị H")
+
+
+# -- awards' commands ------------------------------------------------------------------------------------------
+
+
+def appraise(
+    h: Harness, proposal_id: str, decision: str, reasons: Sequence[str] = (), not_passed: Sequence[dict] = ()
+) -> TestResponse:
+    body = {"decision": decision, "reasons": list(reasons), "not_passed": list(not_passed)}
+    return h.client.post(f"{PROPOSALS}/{proposal_id}/appraisal", json=body, headers=home_affairs(h))
+
+
+def open_session(h: Harness, present: Sequence[str] = FIVE, who: str = SECRETARY) -> TestResponse:
+    return h.client.post(SESSIONS, json={"campaign": CAMPAIGN, "present": list(present)}, headers=member(h, who))
+
+
+def vote(h: Harness, session_id: str, person: str, dossier_id: str, choice: str = "approve") -> TestResponse:
+    body = {"dossier_id": dossier_id, "choice": choice}
+    return h.client.post(f"{SESSIONS}/{session_id}/votes", json=body, headers=member(h, person))
+
+
+def votes(h: Harness, session_id: str, dossier_id: str, yes: int, present: Sequence[str] = FIVE) -> None:
+    """The first ``yes`` members present who may vote approve, the others reject."""
+    unit = next(c["unit"] for c in session(h, session_id)["candidates"] if c["dossier_id"] == dossier_id)
+    voters = [p for p in present if ROSTER[p].unit != unit]
+    for number, person in enumerate(voters):
+        ok(vote(h, session_id, person, dossier_id, "approve" if number < yes else "reject"))
+
+
+def session(h: Harness, session_id: str) -> dict[str, Any]:
+    return ok(h.client.get(f"{SESSIONS}/{session_id}", headers=member(h, SECRETARY)))
+
+
+def close(h: Harness, session_id: str, who: str = SECRETARY) -> TestResponse:
+    return h.client.post(f"{SESSIONS}/{session_id}/close", headers=member(h, who))
+
+
+def decision(h: Harness, who: str = CHAIR, number: str = "1234/QĐ-UBND") -> TestResponse:
+    body = {"decision_number": number, "decision_date": "2021-12-28"}
+    return h.client.post(DECISION, json=body, headers=member(h, who))
+
+
+def proposal(h: Harness, proposal_id: str, round_: int = 1, state: str = "received") -> dict[str, Any]:
+    """Awards' view of the proposal, once it has ``round_`` in ``state``."""
+
+    def probe() -> dict[str, Any] | None:
+        found = [p for p in ok(h.client.get(PROPOSALS, headers=home_affairs(h))) if p["id"] == proposal_id]
+        return found[0] if found and (found[0]["round"], found[0]["state"]) == (round_, state) else None
+
+    return wait_until(probe, what=f"awards to hold proposal {proposal_id} round {round_} {state}")
+
+
+def candidates(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {(c["unit"], c["kind"]): c for c in view["candidates"]}
+
+
+# -- a real campaign through intake and review -----------------------------------------------------------------
+
+
+def through_review(h: Harness) -> dict[tuple[str, str], str]:
+    """Clerks submit four commune collectives and two individuals; reviewers approve every step; the head of
+    Culture & Information sends the proposal. The dossier ids by (unit, kind)."""
+    rows = "".join(f"{unit},{a},{b},{c},{d}\n" for unit, (a, b, c, d) in OFFICIAL.items())
+    csv_bytes = ("unit,online_case_files,total_case_files,online_procedures,total_procedures\n" + rows).encode()
+    reviewer, second = h.headers("reviewer", VHTT, "Phạm Thị D"), h.headers("reviewer", NOI_VU, "Lê Văn E")
+    figures = h.client.put(
+        f"/review/campaigns/{CAMPAIGN}/figures",
+        data={"file": (io.BytesIO(csv_bytes), "f.csv")},
+        headers=reviewer,
+        content_type="multipart/form-data",
+    )
+    ok(figures)
+    ids = {}
+    for unit, kind in [*((u, "collective") for u in OFFICIAL), ("phu-huu", "individual"), ("tan-phu", "individual")]:
+        ids[unit, kind] = h.complete_dossier(kind, unit)["id"]
+        assert ok(h.submit(ids[unit, kind], unit=unit))["state"] == "submitted"
+    for dossier_id in ids.values():
+        wait_until(
+            lambda d=dossier_id: h.client.get(f"/review/nominations/{d}", headers=reviewer).status_code == 200,
+            what=f"review to hold {dossier_id}",
+        )
+        nomination = ok(h.client.get(f"/review/nominations/{dossier_id}", headers=reviewer))
+        for entry in nomination["steps"]:
+            body = {"decision": "approve", "note": "Đạt yêu cầu.", "override": True}
+            who = second if entry["step"] == "appraisal" else reviewer
+            ok(h.client.post(f"/review/nominations/{dossier_id}/steps/{entry['step']}", json=body, headers=who))
+    ok(h.client.post(REVIEW_PROPOSAL, json={"note": None}, headers=h.headers("review_head", VHTT)), 201)
+    return ids
+
+
+# == the whole path ============================================================================================
+
+
+def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harness) -> None:
+    h = intake
+    ids = through_review(h)
+    [submitted] = h.wait_for_event("proposal.submitted")
+    proposal_id = submitted["payload"]["proposal_id"]
+    view = proposal(h, proposal_id)
+    assert sorted(candidates(view)) == [
+        ("an-nhon", "collective"),
+        ("phu-huu", "collective"),
+        ("phu-huu", "individual"),
+        ("tan-phu", "collective"),
+        ("tan-phu", "individual"),
+    ], "hoa-tan, fourth, won no prize in review and is not proposed"
+    assert {c["dossier_id"] for c in view["candidates"]} == set(ids.values()) - {ids["hoa-tan", "collective"]}
+    problem(open_session(h), 409, "no_proposal_before_the_council")
+
+    # Home Affairs returns it; review sees it returned; its head sends it again as round two.
+    problem(appraise(h, proposal_id, "return"), 409, "reasons_required")
+    reasons = ["Thiếu biên bản họp xét của Phòng Văn hóa và Thông tin."]
+    assert ok(appraise(h, proposal_id, "return", reasons))["return_reasons"] == reasons
+    back = wait_until(
+        lambda: (
+            (p := ok(h.client.get(REVIEW_PROPOSAL, headers=h.headers("review_head", VHTT))))["state"] == "returned"
+            and p
+        ),
+        what="review to see its proposal returned",
+    )
+    assert back["return_reasons"] == reasons
+    ok(h.client.post(REVIEW_PROPOSAL, json={"note": "Đã bổ sung."}, headers=h.headers("review_head", VHTT)), 201)
+    view = proposal(h, proposal_id, round_=2)
+    assert len(view["candidates"]) == 5 and {c["state"] for c in view["candidates"]} == {"proposed"}
+
+    # Passed, tan-phu's collective not passed.
+    not_passed = [{"dossier_id": ids["tan-phu", "collective"], "reason": "Số liệu chưa được xác nhận."}]
+    view = ok(appraise(h, proposal_id, "pass", not_passed=not_passed))
+    assert view["state"] == "passed"
+    assert candidates(view)["tan-phu", "collective"]["state"] == "not_passed"
+
+    # The session: five of seven present.
+    problem(open_session(h, who=CHAIR), 403, "forbidden_role")
+    problem(open_session(h, [*FIVE, "nguoi-ngoai"]), 409, "not_members")
+    meeting = ok(open_session(h), 201)
+    sid = meeting["id"]
+    assert (meeting["state"], meeting["members"], meeting["quorum"], meeting["quorum_met"]) == ("open", 7, "2/3", True)
+    problem(open_session(h), 409, "session_already_open")
+    phu_huu, an_nhon = ids["phu-huu", "collective"], ids["an-nhon", "collective"]
+    problem(vote(h, sid, "council_member-hoa-tan", phu_huu), 403, "not_a_member")
+    problem(vote(h, sid, "truong-phong-tckh", phu_huu), 403, "not_present")
+    problem(vote(h, sid, CHAIR, ids["tan-phu", "collective"]), 409, "not_before_the_council")
+    assert (
+        h.client.post(
+            f"{SESSIONS}/{sid}/votes", json={"dossier_id": phu_huu, "choice": "yes"}, headers=member(h, CHAIR)
+        ).status_code
+        == 400
+    )
+    problem(decision(h), 409, "no_closed_session")
+
+    ok(vote(h, sid, CHAIR, phu_huu, "reject"))
+    ok(vote(h, sid, CHAIR, phu_huu, "abstain"))
+    shown = ok(vote(h, sid, CHAIR, phu_huu, "approve"))
+    [tallied] = [c for c in shown["candidates"] if c["dossier_id"] == phu_huu]
+    assert tallied["tally"] == {"yes": 1, "no": 0, "abstain": 0, "eligible": 5}, "a changed vote counts once"
+    assert [v["member"] for v in tallied["votes"]] == [CHAIR]
+    votes(h, sid, phu_huu, yes=5)
+    votes(h, sid, an_nhon, yes=3)
+    votes(h, sid, ids["phu-huu", "individual"], yes=4)
+    votes(h, sid, ids["tan-phu", "individual"], yes=3)
+    problem(close(h, sid, who="truong-phong-vhtt"), 403, "forbidden_role")
+    closed = ok(close(h, sid))
+    assert closed["state"] == "closed"
+    assert {(c["unit"], c["kind"]): (c["state"], c["prize_rank"]) for c in closed["candidates"]} == {
+        ("phu-huu", "collective"): ("approved", 1),
+        ("an-nhon", "collective"): ("approved", 2),
+        ("tan-phu", "collective"): ("not_passed", None),
+        ("phu-huu", "individual"): ("approved", None),
+        ("tan-phu", "individual"): ("approved", None),
+    }
+    problem(vote(h, sid, CHAIR, an_nhon, "reject"), 409, "session_closed")
+
+    # The decision.
+    problem(decision(h, SECRETARY), 403, "forbidden_role")
+    problem(decision(h, "truong-phong-vhtt"), 403, "forbidden_role")
+    made = ok(decision(h), 201)
+    assert made == {"decision_number": "1234/QĐ-UBND", "granted": 3, "refused": 2, "total": 4_730_000}
+    problem(decision(h), 409, "decision_final")
+    problem(decision(h, number="9999/QĐ-UBND"), 409, "decision_final")
+    h.wait_for_event("award.granted", 3)
+    h.wait_for_event("award.refused", 2)
+
+    expected = {
+        ("phu-huu", "collective"): ("awarded", 1, "Giải nhất", 2_500_000, "001/GK-2021"),
+        ("an-nhon", "collective"): ("awarded", 2, "Giải nhì", 2_000_000, "002/GK-2021"),
+        ("phu-huu", "individual"): ("awarded", None, INDIVIDUAL_AWARD, 230_000, "003/GK-2021"),
+        ("tan-phu", "collective"): ("not_awarded", None, None, 0, None),
+        ("tan-phu", "individual"): ("not_awarded", None, None, 0, None),
+    }
+    for (unit, kind), (state, rank, name, amount, number) in expected.items():
+        dossier = h.wait_for_state(ids[unit, kind], state, unit=unit)
+        outcome = dossier["outcome"]
+        assert (outcome["prize_rank"], outcome["prize_name"], outcome["amount"]) == (rank, name, amount), dossier
+        assert (outcome["certificate_number"], outcome["decision_number"]) == (number, "1234/QĐ-UBND")
+        assert outcome["decision_date"] == "2021-12-28"
+    reason = h.get(ids["tan-phu", "individual"], unit="tan-phu")["outcome"]["reason"]
+    assert reason == "Đơn vị của cá nhân không được khen thưởng tập thể, nên cá nhân không đủ điều kiện."
+    assert h.get(ids["tan-phu", "collective"], unit="tan-phu")["outcome"]["reason"] == (
+        "Phòng Nội vụ không trình Hội đồng đề nghị này."
+    )
+    assert h.get(ids["hoa-tan", "collective"], unit="hoa-tan")["state"] == "submitted", "never proposed"
+
+    # The final list: JSON, CSV, XLSX.
+    listed = ok(h.client.get(AWARDS, headers=home_affairs(h)))
+    commune = next(t for t in listed["tracks"] if t["track"] == "commune")
+    assert [
+        (a["unit"], a["prize_name"], a["amount"], a["amount_words"], a["certificate_number"])
+        for a in commune["collectives"]
+    ] == [
+        ("phu-huu", "Giải nhất", 2_500_000, "Hai triệu năm trăm ngàn đồng", "001/GK-2021"),
+        ("an-nhon", "Giải nhì", 2_000_000, "Hai triệu đồng", "002/GK-2021"),
+    ]
+    [person] = commune["individuals"]
+    assert (person["unit"], person["amount"], person["certificate_number"]) == ("phu-huu", 230_000, "003/GK-2021")
+    assert person["amount_words"] == "Hai trăm ba mươi ngàn đồng"
+    assert next(t for t in listed["tracks"] if t["track"] == "district")["collectives"] == []
+    assert (listed["total"], listed["total_words"]) == (4_730_000, "Bốn triệu bảy trăm ba mươi ngàn đồng")
+    assert (commune["collectives"][0]["amount_text"], listed["total_text"]) == ("2.500.000 đồng", "4.730.000 đồng")
+    assert [d["number"] for d in listed["decisions"]] == ["1234/QĐ-UBND"]
+
+    response = h.client.get(f"{AWARDS}?format=csv", headers=home_affairs(h))
+    assert response.status_code == 200 and response.data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["Khối", "Đơn vị"] and len(rows) == 5
+    assert rows[1][1:7] == ["Phú Hựu", "Tập thể", "Giải nhất", "2500000", "Hai triệu năm trăm ngàn đồng", "001/GK-2021"]
+    assert rows[-1][0] == "Tổng cộng" and rows[-1][4] == "4730000"
+
+    response = h.client.get(f"{AWARDS}?format=xlsx", headers=home_affairs(h))
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert [row[4] for row in table[1:]] == [2_500_000, 2_000_000, 230_000, 4_730_000]
+    assert table[-1][5] == "Bốn triệu bảy trăm ba mươi ngàn đồng"
+
+
+# == a proposal put on the bus as review sends it ==============================================================
+
+
+def propose(
+    h: Harness, collectives: Sequence[dict[str, Any]], individuals: Sequence[dict[str, Any]] = (), round_: int = 1
+) -> str:
+    proposal_id = str(uuid.uuid4())
+    send(h, proposal_id, collectives, individuals, round_)
+    proposal(h, proposal_id, round_)
+    return proposal_id
+
+
+def send(h: Harness, proposal_id: str, collectives: Sequence[dict], individuals: Sequence[dict] = (), round_: int = 1):
+    payload = {
+        "proposal_id": proposal_id,
+        "round": round_,
+        "dossier_ids": [c["dossier_id"] for c in [*collectives, *individuals]],
+        "collectives": list(collectives),
+        "individuals": list(individuals),
+        "note": None,
+        "trigger": "submit" if round_ == 1 else "resubmit",
+        "from_state": "draft" if round_ == 1 else "returned",
+        "to_state": "submitted",
+        "reason": None,
+    }
+    return h.inject("proposal.submitted", proposal_id, payload)
+
+
+PRIZES = {1: ("Giải nhất", 2_500_000), 2: ("Giải nhì", 2_000_000), 3: ("Giải ba", 1_500_000)}
+
+
+def collective(unit: str, rank: int, track: str = "commune", **extra: Any) -> dict[str, Any]:
+    name, amount = PRIZES[rank]
+    return {
+        "dossier_id": str(uuid.uuid4()),
+        "unit": unit,
+        "unit_name": default_campaign().unit(unit).name,
+        "track": track,
+        "rank": rank,
+        "prize_rank": rank,
+        "prize_name": name,
+        "amount": amount,
+        "tie": [],
+        "contested": [],
+        "counts": {"online_case_files": 9, "total_case_files": 10, "online_procedures": 9, "total_procedures": 10},
+        **extra,
+    }
+
+
+def test_the_same_proposal_delivered_twice_makes_its_candidates_once(intake: Harness) -> None:
+    h = intake
+    listed = [collective("phu-huu", 1), collective("an-nhon", 2)]
+    proposal_id = str(uuid.uuid4())
+    event = send(h, proposal_id, listed)
+    proposal(h, proposal_id)
+    consumer = h.system.consumers["awards"]
+    before = consumer.applied + consumer.duplicates
+    Producer(h.connection.channel()).publish(  # the same event again, then the same round under another id
+        CATALOGUE.to_message(event), exchange=h.system.topology.events, routing_key=event.type, message_id=event.id
+    )
+    send(h, proposal_id, listed)
+    wait_until(lambda: consumer.applied + consumer.duplicates >= before + 2, what="awards to take both deliveries")
+    view = proposal(h, proposal_id)
+    assert sorted(c["dossier_id"] for c in view["candidates"]) == sorted(c["dossier_id"] for c in listed)
+    assert len(h.events("proposal.received")) == 1
+
+
+def test_a_wrong_amount_is_refused_whole_and_a_tie_is_settled_by_the_councils_votes(intake: Harness) -> None:
+    h = intake
+    wrong = [collective("phu-huu", 1, amount=3_000_000), collective("an-nhon", 2)]
+    proposal_id = propose(h, wrong)
+    not_passed = [{"dossier_id": wrong[1]["dossier_id"], "reason": "Không đạt."}]
+    body = problem(appraise(h, proposal_id, "pass", not_passed=not_passed), 409, "amount_mismatch")
+    assert len(body["problems"]) == 1 and "Phú Hựu" in body["problems"][0]
+    view = proposal(h, proposal_id)
+    assert {c["state"] for c in view["candidates"]} == {"proposed"}, "nothing half-applied"
+    ok(appraise(h, proposal_id, "return", ["Sai số tiền giải nhất."]))
+
+    tie = {"prize_rank": None, "prize_name": None, "amount": None, "contested": [2, 3]}
+    first = collective("phu-huu", 1)
+    hoa_tan = collective("hoa-tan", 2, **tie, tie=["an-khanh"])
+    an_khanh = collective("an-khanh", 2, **tie, tie=["hoa-tan"], dossier_id=str(uuid.uuid4()))
+    send(h, proposal_id, [first, hoa_tan, an_khanh], round_=2)
+    proposal(h, proposal_id, round_=2)
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h, [*FIVE, "truong-phong-tckh"]), 201)["id"]
+    six = [*FIVE, "truong-phong-tckh"]
+    votes(h, sid, first["dossier_id"], yes=6, present=six)
+    votes(h, sid, hoa_tan["dossier_id"], yes=4, present=six)
+    votes(h, sid, an_khanh["dossier_id"], yes=4, present=six)
+    problem(close(h, sid), 409, "tie_unresolved")
+    assert session(h, sid)["state"] == "open"
+    ok(vote(h, sid, "truong-phong-tckh", an_khanh["dossier_id"], "approve"))  # voting again settles it
+    closed = ok(close(h, sid))
+    assert {c["unit"]: c["prize_rank"] for c in closed["candidates"]} == {"phu-huu": 1, "an-khanh": 2, "hoa-tan": 3}
+    made = ok(decision(h), 201)
+    assert made["total"] == 2_500_000 + 2_000_000 + 1_500_000 == 6_000_000
+    assert ok(h.client.get(AWARDS, headers=home_affairs(h)))["total_words"] == "Sáu triệu đồng"
+
+
+def test_no_quorum_no_close_and_no_vote_on_ones_own_unit(intake: Harness) -> None:
+    h = intake
+    district = collective(VHTT, 1, track="district")
+    proposal_id = propose(h, [district, collective("phu-huu", 1)])
+    ok(appraise(h, proposal_id, "pass"))
+    four = FIVE[:4]
+    sid = ok(open_session(h, four), 201)["id"]
+    assert session(h, sid)["quorum_met"] is False
+    problem(vote(h, sid, "truong-phong-vhtt", district["dossier_id"]), 403, "own_unit")
+    votes(h, sid, district["dossier_id"], yes=3, present=four)
+    [tallied] = [c for c in session(h, sid)["candidates"] if c["unit"] == VHTT]
+    assert tallied["tally"] == {"yes": 3, "no": 0, "abstain": 0, "eligible": 3}
+    problem(close(h, sid), 409, "no_quorum")
+    shown = session(h, sid)
+    assert shown["state"] == "open" and {c["state"] for c in shown["candidates"]} == {"proposed"}
+    problem(decision(h), 409, "no_closed_session")
+
+
+def test_a_session_without_quorum_is_adjourned_and_does_not_block_the_next_one(intake: Harness) -> None:
+    h = intake
+    proposal_id = propose(h, [collective("phu-huu", 1)])
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h, FIVE[:4]), 201)["id"]
+    problem(close(h, sid), 409, "no_quorum")
+    problem(open_session(h, FIVE), 409, "session_already_open")
+    adjourned = h.client.post(
+        f"/awards/sessions/{sid}/adjourn", json={"reason": "Không đủ số thành viên"}, headers=member(h, SECRETARY)
+    )
+    assert ok(adjourned)["state"] == "adjourned"
+    ok(open_session(h, FIVE), 201)
