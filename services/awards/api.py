@@ -7,8 +7,25 @@ from typing import Any
 from flask import Response, current_app, g
 
 from services.awards import handlers, queries
-from services.awards.handlers import AdjournSession, Appraise, CastVote, CloseSession, MakeDecision, OpenSession
-from services.awards.schemas import AdjournIn, AppraisalIn, DecisionIn, FormatQuery, ProposalQuery, SessionIn, VoteIn
+from services.awards.handlers import (
+    AdjournSession,
+    AmendDecision,
+    Appraise,
+    CastVote,
+    CloseSession,
+    MakeDecision,
+    OpenSession,
+)
+from services.awards.schemas import (
+    AdjournIn,
+    AmendmentIn,
+    AppraisalIn,
+    DecisionIn,
+    FormatQuery,
+    ProposalQuery,
+    SessionIn,
+    VoteIn,
+)
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.http import ServiceBlueprint
@@ -110,6 +127,23 @@ def make_decision(body: dict[str, Any], code: str) -> Any:
     """Quyết định khen thưởng: number and date; every award with its certificate number. Written once."""
     command = MakeDecision(campaign(code).code, body["decision_number"], body["decision_date"], g.actor)
     return runtime().execute(handlers.make_decision, command), 201
+
+
+@blueprint.post("/campaigns/<code>/decisions/<path:number>/amendments")
+@requires("council_chair")
+@blueprint.arguments(AmendmentIn)
+def amend_decision(body: dict[str, Any], code: str, number: str) -> Any:
+    """Quyết định sửa đổi: a new, numbered decision that corrects the one named; the earlier one stays as it was."""
+    command = AmendDecision(
+        campaign(code).code,
+        number,
+        body["decision_number"],
+        body["decision_date"],
+        body["reason"],
+        body["changes"],
+        g.actor,
+    )
+    return runtime().execute(handlers.amend_decision, command), 201
 
 
 @blueprint.get("/campaigns/<code>/awards")

@@ -3,6 +3,7 @@
     proposal:   received ──pass──▶ passed ──decide──▶ decided        received ──return──▶ returned ──receive──▶ …
     candidate:  proposed ──not_pass──▶ not_passed   proposed ──approve / reject (the council)──▶ approved / rejected
                 approved ──grant──▶ granted         approved | rejected | not_passed ──refuse──▶ refused
+                granted ◀──grant / refuse (an amending decision)──▶ refused
     session:    open ──close──▶ closed
 
 Quorum and majority are exact fractions from the campaign: a session is valid when the members present are at
@@ -74,8 +75,8 @@ CANDIDATE = Lifecycle(
         Move("not_pass", CS.PROPOSED, CS.NOT_PASSED, "candidate.not_passed"),
         Move("approve", CS.PROPOSED, CS.APPROVED, "candidate.approved"),
         Move("reject", CS.PROPOSED, CS.REJECTED, "candidate.rejected"),
-        Move("grant", CS.APPROVED, CS.GRANTED, "award.granted"),
-        Move("refuse", [CS.APPROVED, CS.REJECTED, CS.NOT_PASSED], CS.REFUSED, "award.refused"),
+        Move("grant", [CS.APPROVED, CS.REFUSED], CS.GRANTED, "award.granted"),  # from refused: an amendment
+        Move("refuse", [CS.APPROVED, CS.REJECTED, CS.NOT_PASSED, CS.GRANTED], CS.REFUSED, "award.refused"),
     ],
     noun="đề nghị",
     state_names={

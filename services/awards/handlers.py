@@ -34,6 +34,7 @@ from shared.statemachine import Forbidden, RuleViolation
 
 log = logging.getLogger(__name__)
 AWARDS = Actor.service("awards")
+DECIDED = frozenset({CS.GRANTED, CS.REFUSED})
 
 
 @dataclass(frozen=True)
@@ -235,10 +236,7 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
     if closed is None:
         raise RuleViolation("no_closed_session", "Hội đồng chưa họp xong (chưa kết thúc phiên họp) về tờ trình này.")
     listed = [c for c in _candidates(uow, proposal.id) if c.state in {CS.APPROVED, CS.REJECTED, CS.NOT_PASSED}]
-    numbered = uow.session.execute(  # the district numbers its certificates per year, across its campaigns
-        sa.select(sa.func.count()).select_from(awards).where(awards.c.certificate_number.like(f"%/GK-{campaign.year}"))
-    ).scalar_one()
-    decided = decide(listed, campaign, first_certificate=numbered + 1)
+    decided = decide(listed, campaign, first_certificate=_certificates_of_year(uow, campaign) + 1)
     now = uow.now()
     total = decision_total(decided)
     uow.session.execute(
@@ -300,6 +298,107 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
         campaign=campaign.code,
     )
     return {"decision_number": command.number, "granted": granted, "refused": len(decided) - granted, "total": total}
+
+
+@dataclass(frozen=True)
+class AmendDecision:
+    campaign: str
+    amends: str
+    number: str
+    decision_date: date
+    reason: str
+    changes: Sequence[Mapping[str, Any]]  # {"dossier_id", "granted", "prize_rank"?}
+    actor: Actor
+
+
+def amend_decision(command: AmendDecision, uow: UnitOfWork) -> dict[str, Any]:
+    """A correction is a new decision that names the one it amends; the earlier one is never edited."""
+    campaign = campaign_of(uow, command.campaign)
+    _member(campaign, command.actor)
+    amended = uow.session.execute(
+        sa.select(decisions.c.number).where(decisions.c.number == command.amends, decisions.c.campaign == campaign.code)
+    ).first()
+    if amended is None:
+        raise NotFound("decision_not_found", f"Không có quyết định số “{command.amends}” của phong trào này.")
+    if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.number == command.number)).first():
+        raise RuleViolation("decision_number_taken", f"Số quyết định “{command.number}” đã được dùng.")
+    now = uow.now()
+    numbered = _certificates_of_year(uow, campaign)
+    rows: list[dict[str, Any]] = []
+    total = 0
+    for change in command.changes:
+        candidate = uow.session.get(Candidate, change["dossier_id"])
+        if candidate is None or candidate.campaign != campaign.code or candidate.state not in DECIDED:
+            raise RuleViolation(
+                "not_decided", "Chỉ sửa đổi được đề nghị đã có quyết định.", dossier_id=change["dossier_id"]
+            )
+        terms = _amended_terms(candidate, change, campaign, numbered + len(rows) + 1, command)
+        candidate.outcome = {**terms, "decision_date": command.decision_date.isoformat()}
+        award_terms = {key: value for key, value in terms.items() if key != "reason"}
+        candidate.fire("grant" if change["granted"] else "refuse", command.actor, now, command.reason, **award_terms)
+        rows.append({"dossier_id": candidate.id, "unit": candidate.unit, "kind": candidate.kind,
+                     "track": candidate.track, "granted": change["granted"], **_award_columns(terms)})  # fmt: skip
+        total += terms["amount"] if change["granted"] else 0
+    uow.session.execute(
+        decisions.insert().values(
+            number=command.number, campaign=campaign.code, decision_date=command.decision_date,
+            amends=command.amends, reason=command.reason, signed_by_id=command.actor.id,
+            signed_by_name=command.actor.name, signed_at=now, total=total,
+        )
+    )  # fmt: skip
+    uow.session.execute(awards.insert(), [{"decision": command.number, "campaign": campaign.code, **r} for r in rows])
+    granted = sum(1 for r in rows if r["granted"])
+    uow.emit(
+        "decision.made",
+        subject=command.number,
+        payload={"decision_number": command.number, "decision_date": command.decision_date, "amends": command.amends,
+                 "granted": granted, "refused": len(rows) - granted, "total": total},
+        actor=command.actor,
+        campaign=campaign.code,
+    )  # fmt: skip
+    return {
+        "decision_number": command.number,
+        "amends": command.amends,
+        "granted": granted,
+        "refused": len(rows) - granted,
+    }
+
+
+def _amended_terms(
+    candidate: Candidate, change: Mapping[str, Any], campaign: Campaign, number: int, command: AmendDecision
+) -> dict[str, Any]:
+    base = {"decision_number": command.number, "decision_date": command.decision_date}
+    if not change["granted"]:
+        return {**base, "prize_rank": None, "prize_name": None, "amount": 0, "certificate_number": None,
+                "reason": command.reason}  # fmt: skip
+    certificate = f"{number:03d}/GK-{campaign.year}"
+    if candidate.kind == "individual":
+        individual = campaign.individuals
+        return {**base, "prize_rank": None, "prize_name": individual.award, "amount": individual.amount,
+                "certificate_number": certificate, "reason": None}  # fmt: skip
+    prizes = campaign.track(candidate.track or "").prizes
+    rank = change.get("prize_rank")
+    if rank is None or not 1 <= rank <= len(prizes):
+        raise RuleViolation("prize_required", f"Cần ghi giải (từ 1 đến {len(prizes)}) cho đơn vị được khen thưởng.")
+    prize = prizes[rank - 1]
+    return {**base, "prize_rank": prize.rank, "prize_name": prize.name, "amount": prize.amount,
+            "certificate_number": certificate, "reason": None}  # fmt: skip
+
+
+def _award_columns(terms: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("prize_rank", "prize_name", "amount", "certificate_number", "reason")
+    return {key: terms[key] for key in keys}
+
+
+def _certificates_of_year(uow: UnitOfWork, campaign: Campaign) -> int:
+    """The district numbers its certificates per year, across its campaigns and decisions."""
+    return int(
+        uow.session.execute(
+            sa.select(sa.func.count())
+            .select_from(awards)
+            .where(awards.c.certificate_number.like(f"%/GK-{campaign.year}"))
+        ).scalar_one()
+    )
 
 
 # -- loading ---------------------------------------------------------------------------------------------------

@@ -97,11 +97,18 @@ def final_awards(session: OrmSession, campaign: Campaign) -> dict[str, Any]:
         .mappings()
         .all()
     )
-    rows = (
-        session.execute(sa.select(awards).where(awards.c.campaign == campaign.code, awards.c.granted.is_(True)))
+    every = (
+        session.execute(
+            sa.select(awards)
+            .join(decisions, decisions.c.number == awards.c.decision)
+            .where(awards.c.campaign == campaign.code)
+            .order_by(decisions.c.signed_at, awards.c.id)
+        )
         .mappings()
         .all()
     )
+    latest = {row["dossier_id"]: row for row in every}  # an amending decision's word is the last
+    rows = [row for row in latest.values() if row["granted"]]
     style = campaign.amount_words_style
     listed = [
         {

@@ -40,6 +40,17 @@ class DecisionIn(_Strict):
     decision_date = fields.Date(required=True)
 
 
+class AmendmentChange(_Strict):
+    dossier_id = fields.String(required=True)
+    granted = fields.Boolean(required=True)
+    prize_rank = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class AmendmentIn(DecisionIn):
+    reason = fields.String(required=True, validate=validate.Length(min=5, max=5000))
+    changes = fields.List(fields.Nested(AmendmentChange), required=True, validate=validate.Length(min=1))
+
+
 class ProposalQuery(_Strict):
     campaign = fields.String()
 

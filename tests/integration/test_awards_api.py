@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import openpyxl
-import pytest
 from kombu import Producer
 from werkzeug.test import TestResponse
 
@@ -433,3 +432,43 @@ def test_a_session_without_quorum_is_adjourned_and_does_not_block_the_next_one(i
     )
     assert ok(adjourned)["state"] == "adjourned"
     ok(open_session(h, FIVE), 201)
+
+
+def test_a_correction_is_a_new_amending_decision_and_the_first_stays_as_it_was(intake: Harness) -> None:
+    h = intake
+    winner, second = collective("phu-huu", 1), collective("an-nhon", 2)
+    proposal_id = propose(h, [winner, second])
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h), 201)["id"]
+    votes(h, sid, winner["dossier_id"], yes=5)
+    votes(h, sid, second["dossier_id"], yes=1)
+    ok(close(h, sid))
+    ok(decision(h), 201)
+    assert ok(h.client.get(AWARDS, headers=home_affairs(h)))["total"] == 2_500_000
+
+    url = "/awards/campaigns/chau-thanh-2021/decisions/1234/QĐ-UBND/amendments"
+    body = {
+        "decision_number": "1300/QĐ-UBND",
+        "decision_date": "2021-12-28",
+        "reason": "Hội đồng biểu quyết lại theo kiến nghị của Phòng Nội vụ.",
+        "changes": [
+            {"dossier_id": winner["dossier_id"], "granted": False},
+            {"dossier_id": second["dossier_id"], "granted": True, "prize_rank": 1},
+        ],
+    }
+    problem(h.client.post(url, json=body, headers=member(h, SECRETARY)), 403, "forbidden_role")
+    missing = "/awards/campaigns/chau-thanh-2021/decisions/9999/amendments"
+    problem(h.client.post(missing, json=body, headers=member(h, CHAIR)), 404, "decision_not_found")
+    made = ok(h.client.post(url, json=body, headers=member(h, CHAIR)), 201)
+    assert (made["amends"], made["granted"], made["refused"]) == ("1234/QĐ-UBND", 1, 1)
+    problem(h.client.post(url, json=body, headers=member(h, CHAIR)), 409, "decision_number_taken")
+
+    final = ok(h.client.get(AWARDS, headers=home_affairs(h)))
+    [listed] = [a for t in final["tracks"] for a in t["collectives"]]
+    assert (listed["unit"], listed["prize_name"], listed["decision"]) == ("an-nhon", "Giải nhất", "1300/QĐ-UBND")
+    assert final["total"] == 2_500_000
+    assert [d["number"] for d in final["decisions"]] == ["1234/QĐ-UBND", "1300/QĐ-UBND"]
+    amended = [e for e in h.wait_for_event("decision.made", count=2) if e["payload"]["amends"]]
+    assert amended[0]["payload"]["amends"] == "1234/QĐ-UBND"
+    refused = [e for e in h.events("award.refused") if e["subject"] == winner["dossier_id"]]
+    assert refused and refused[-1]["payload"]["decision_number"] == "1300/QĐ-UBND"
