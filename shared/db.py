@@ -25,9 +25,24 @@ from sqlalchemy.orm.exc import StaleDataError
 from shared.campaigns import Campaign
 from shared.clock import Clock
 from shared.events import Actor, Catalogue, Event, canonical_json
-from shared.statemachine import Aggregate, StateChange
+from shared.statemachine import Aggregate, RuleViolation, StateChange
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class CampaignNotFound(RuleViolation):
+    status = 404
+
+    def __init__(self, code: str):
+        super().__init__("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
+
+
+def campaign_in(campaigns: Mapping[str, Campaign], code: str) -> Campaign:
+    """The campaign ``code``, or a 404 problem naming it."""
+    campaign = campaigns.get(code)
+    if campaign is None:
+        raise CampaignNotFound(code)
+    return campaign
 
 
 class ConcurrentUpdate(Exception):
@@ -209,6 +224,9 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def campaign(self, code: str) -> Campaign:
+        return campaign_in(self.campaigns, code)
 
     def emit(
         self,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Flask, Response, current_app, jsonify, request, send_from_directory
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
 from webargs.flaskparser import FlaskParser
@@ -75,6 +75,12 @@ class ProblemApi(Api):
             _HTTP_CODES.get(error.code or 500, "http_error"),
             _HTTP_DETAILS.get(error.code or 500, error.description or ""),
         ).response()
+
+
+def current_runtime() -> ServiceRuntime:
+    """The runtime of the service whose request this is."""
+    runtime: ServiceRuntime = current_app.extensions["thidua.runtime"]
+    return runtime
 
 
 def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask:

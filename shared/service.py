@@ -23,7 +23,7 @@ from shared.bus import Topology, connect
 from shared.campaigns import Campaign
 from shared.clock import Clock
 from shared.consumer import RetryPolicy, ServiceConsumer, Subscription
-from shared.db import BusTables, UnitOfWork, create_engine
+from shared.db import BusTables, UnitOfWork, campaign_in, create_engine
 from shared.events import Catalogue, Event
 from shared.outbox import OutboxRelay
 from shared.settings import Settings
@@ -111,6 +111,9 @@ class ServiceRuntime:
             ),
             prefetch=self.settings.consumer_prefetch,
         )
+
+    def campaign(self, code: str) -> Campaign:
+        return campaign_in(self.campaigns, code)
 
     def session(self) -> Session:
         """A read-only session for queries that change nothing (lists, downloads)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, g
 
 from services.awards import handlers, queries
 from services.awards.handlers import (
@@ -27,10 +27,7 @@ from services.awards.schemas import (
     VoteIn,
 )
 from shared.auth import ROLES, requires
-from shared.campaigns import Campaign
-from shared.http import ServiceBlueprint
-from shared.problems import Problem
-from shared.service import ServiceRuntime
+from shared.http import ServiceBlueprint, current_runtime
 
 blueprint = ServiceBlueprint(
     "awards", __name__, url_prefix="/", description="Khen thưởng: Phòng Nội vụ, Hội đồng và Chủ tịch UBND Huyện"
@@ -40,30 +37,19 @@ COUNCIL = ("council_member", "council_secretary", "council_chair")
 READERS = ("home_affairs", *COUNCIL, "review_head", "reviewer", "auditor", "admin")
 
 
-def runtime() -> ServiceRuntime:
-    return current_app.extensions["thidua.runtime"]
-
-
-def campaign(code: str) -> Campaign:
-    found = runtime().campaigns.get(code)
-    if found is None:
-        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return found
-
-
 @blueprint.get("/proposals")
 @requires(*READERS)
 @blueprint.arguments(ProposalQuery, location="query")
 def list_proposals(query: dict[str, Any]) -> Any:
     """Tờ trình received from Culture & Information, with their candidates."""
-    with runtime().session() as session:
+    with current_runtime().session() as session:
         return queries.proposals(session, query.get("campaign"))
 
 
 @blueprint.get("/proposals/<proposal_id>")
 @requires(*READERS)
 def get_proposal(proposal_id: str) -> Any:
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         return queries.proposal_view(uow.session, handlers.proposal_of(uow, proposal_id))
 
 
@@ -73,8 +59,8 @@ def get_proposal(proposal_id: str) -> Any:
 def appraise(body: dict[str, Any], proposal_id: str) -> Any:
     """Thẩm định tờ trình: pass it to the council (some nominations perhaps not), or return it with reasons."""
     command = Appraise(proposal_id, body["decision"] == "pass", g.actor, body["reasons"], body["not_passed"])
-    runtime().execute(handlers.appraise, command)
-    with runtime().unit_of_work() as uow:
+    current_runtime().execute(handlers.appraise, command)
+    with current_runtime().unit_of_work() as uow:
         return queries.proposal_view(uow.session, handlers.proposal_of(uow, proposal_id))
 
 
@@ -83,7 +69,7 @@ def appraise(body: dict[str, Any], proposal_id: str) -> Any:
 @blueprint.arguments(SessionIn)
 def open_session(body: dict[str, Any]) -> Any:
     """Khai mạc phiên họp: the members present (ids of the campaign's council roster)."""
-    session = runtime().execute(handlers.open_session, OpenSession(body["campaign"], body["present"], g.actor))
+    session = current_runtime().execute(handlers.open_session, OpenSession(body["campaign"], body["present"], g.actor))
     return _session(session.id), 201
 
 
@@ -99,7 +85,7 @@ def get_session(session_id: str) -> Any:
 @blueprint.arguments(VoteIn)
 def vote(body: dict[str, Any], session_id: str) -> Any:
     """Biểu quyết: approve, reject or abstain; a member may change their vote until the session closes."""
-    runtime().execute(handlers.cast_vote, CastVote(session_id, body["dossier_id"], body["choice"], g.actor))
+    current_runtime().execute(handlers.cast_vote, CastVote(session_id, body["dossier_id"], body["choice"], g.actor))
     return _session(session_id)
 
 
@@ -107,7 +93,7 @@ def vote(body: dict[str, Any], session_id: str) -> Any:
 @requires("council_chair", "council_secretary")
 def close_session(session_id: str) -> Any:
     """Kết thúc phiên họp: count every vote; refused without quorum or with a tie the votes did not settle."""
-    runtime().execute(handlers.close_session, CloseSession(session_id, g.actor))
+    current_runtime().execute(handlers.close_session, CloseSession(session_id, g.actor))
     return _session(session_id)
 
 
@@ -116,7 +102,7 @@ def close_session(session_id: str) -> Any:
 @blueprint.arguments(AdjournIn)
 def adjourn_session(body: dict[str, Any], session_id: str) -> Any:
     """Hoãn phiên họp (no quorum, say): its votes count for nothing, and a new session may be opened."""
-    runtime().execute(handlers.adjourn_session, AdjournSession(session_id, body["reason"], g.actor))
+    current_runtime().execute(handlers.adjourn_session, AdjournSession(session_id, body["reason"], g.actor))
     return _session(session_id)
 
 
@@ -125,8 +111,10 @@ def adjourn_session(body: dict[str, Any], session_id: str) -> Any:
 @blueprint.arguments(DecisionIn)
 def make_decision(body: dict[str, Any], code: str) -> Any:
     """Quyết định khen thưởng: number and date; every award with its certificate number. Written once."""
-    command = MakeDecision(campaign(code).code, body["decision_number"], body["decision_date"], g.actor)
-    return runtime().execute(handlers.make_decision, command), 201
+    command = MakeDecision(
+        current_runtime().campaign(code).code, body["decision_number"], body["decision_date"], g.actor
+    )
+    return current_runtime().execute(handlers.make_decision, command), 201
 
 
 @blueprint.post("/campaigns/<code>/decisions/<path:number>/amendments")
@@ -135,7 +123,7 @@ def make_decision(body: dict[str, Any], code: str) -> Any:
 def amend_decision(body: dict[str, Any], code: str, number: str) -> Any:
     """Quyết định sửa đổi: a new, numbered decision that corrects the one named; the earlier one stays as it was."""
     command = AmendDecision(
-        campaign(code).code,
+        current_runtime().campaign(code).code,
         number,
         body["decision_number"],
         body["decision_date"],
@@ -143,7 +131,7 @@ def amend_decision(body: dict[str, Any], code: str, number: str) -> Any:
         body["changes"],
         g.actor,
     )
-    return runtime().execute(handlers.amend_decision, command), 201
+    return current_runtime().execute(handlers.amend_decision, command), 201
 
 
 @blueprint.get("/campaigns/<code>/awards")
@@ -151,8 +139,8 @@ def amend_decision(body: dict[str, Any], code: str, number: str) -> Any:
 @blueprint.arguments(FormatQuery, location="query")
 def get_awards(query: dict[str, Any], code: str) -> Any:
     """The awards per track, amounts in figures and words, certificate numbers, the budget total; or CSV/XLSX."""
-    found = campaign(code)
-    with runtime().session() as session:
+    found = current_runtime().campaign(code)
+    with current_runtime().session() as session:
         result = queries.final_awards(session, found)
     if query["format"] == "csv":
         return _download(queries.awards_csv(result), "text/csv; charset=utf-8", f"khen-thuong-{found.code}.csv")
@@ -163,9 +151,9 @@ def get_awards(query: dict[str, Any], code: str) -> Any:
 
 
 def _session(session_id: str) -> dict[str, Any]:
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         council_session = handlers.session_of(uow, session_id)
-        return queries.session_view(uow.session, council_session, handlers.campaign_of(uow, council_session.campaign))
+        return queries.session_view(uow.session, council_session, uow.campaign(council_session.campaign))
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

@@ -89,7 +89,7 @@ class MakeDecision:
 def receive_proposal(event: Event, uow: UnitOfWork) -> None:
     """A proposal, or its resending after a return: its nominations become the candidates before the council."""
     payload = event.payload
-    campaign = campaign_of(uow, event.campaign or "")
+    campaign = uow.campaign(event.campaign or "")
     proposal = uow.session.get(Proposal, payload["proposal_id"])
     if proposal is None:
         proposal = Proposal(payload["proposal_id"], campaign.code, payload["round"], event.occurred_at)
@@ -120,7 +120,7 @@ def receive_proposal(event: Event, uow: UnitOfWork) -> None:
 
 def appraise(command: Appraise, uow: UnitOfWork) -> Proposal:
     proposal = proposal_of(uow, command.proposal_id)
-    campaign = campaign_of(uow, proposal.campaign)
+    campaign = uow.campaign(proposal.campaign)
     if not command.passed:
         if not command.reasons:
             raise RuleViolation("reasons_required", "Trả lại tờ trình cần nêu lý do.")
@@ -148,7 +148,7 @@ def appraise(command: Appraise, uow: UnitOfWork) -> Proposal:
 
 
 def open_session(command: OpenSession, uow: UnitOfWork) -> Session:
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     unknown = sorted(set(command.present) - {m.id for m in campaign.council.members})
     if unknown:
         raise RuleViolation("not_members", "Người không thuộc Hội đồng: " + ", ".join(unknown), unknown=unknown)
@@ -177,7 +177,7 @@ def open_session(command: OpenSession, uow: UnitOfWork) -> Session:
 
 def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
     session = session_of(uow, command.session_id)
-    campaign = campaign_of(uow, session.campaign)
+    campaign = uow.campaign(session.campaign)
     member = _member(campaign, command.actor)
     candidate = uow.session.get(Candidate, command.dossier_id)
     if candidate is None:
@@ -202,14 +202,14 @@ def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
 
 def adjourn_session(command: AdjournSession, uow: UnitOfWork) -> Session:
     session = session_of(uow, command.session_id)
-    _member(campaign_of(uow, session.campaign), command.actor)
+    _member(uow.campaign(session.campaign), command.actor)
     session.adjourn(command.reason, command.actor, uow.now())
     return session
 
 
 def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
     session = session_of(uow, command.session_id)
-    campaign = campaign_of(uow, session.campaign)
+    campaign = uow.campaign(session.campaign)
     _member(campaign, command.actor)  # the role is not enough: the person must hold a seat on this council
     session.close(_candidates(uow, session.proposal_id), campaign, command.actor, uow.now())
     return session
@@ -220,7 +220,7 @@ def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
 
 def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
     """The chair's decision: every award of the campaign, with its certificate number; written once."""
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     _member(campaign, command.actor)
     if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.campaign == campaign.code)).first():
         raise RuleViolation(
@@ -313,7 +313,7 @@ class AmendDecision:
 
 def amend_decision(command: AmendDecision, uow: UnitOfWork) -> dict[str, Any]:
     """A correction is a new decision that names the one it amends; the earlier one is never edited."""
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     _member(campaign, command.actor)
     amended = uow.session.execute(
         sa.select(decisions.c.number).where(decisions.c.number == command.amends, decisions.c.campaign == campaign.code)
@@ -402,13 +402,6 @@ def _certificates_of_year(uow: UnitOfWork, campaign: Campaign) -> int:
 
 
 # -- loading ---------------------------------------------------------------------------------------------------
-
-
-def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
-    campaign = uow.campaigns.get(code)
-    if campaign is None:
-        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return campaign
 
 
 def proposal_of(uow: UnitOfWork, proposal_id: str) -> Proposal:

@@ -33,7 +33,7 @@ from services.intake.schemas import (
 from services.intake.storage import DocumentStore, request_class_for, safe_filename
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
-from shared.http import ServiceBlueprint
+from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import Problem
 from shared.service import ServiceRuntime
 
@@ -50,10 +50,6 @@ def setup(app: Flask, runtime: ServiceRuntime) -> None:
     app.request_class = request_class_for(lambda: current_app.extensions["thidua.documents"])
 
 
-def runtime() -> ServiceRuntime:
-    return current_app.extensions["thidua.runtime"]
-
-
 def store() -> DocumentStore:
     return current_app.extensions["thidua.documents"]
 
@@ -66,7 +62,7 @@ def store() -> DocumentStore:
 @blueprint.response(200, CampaignSummarySchema(many=True))
 def list_campaigns() -> Any:
     """Các phong trào thi đua (campaigns), newest first."""
-    return sorted(runtime().campaigns.values(), key=lambda c: (-c.year, c.code))
+    return sorted(current_runtime().campaigns.values(), key=lambda c: (-c.year, c.code))
 
 
 @blueprint.get("/campaigns/<code>")
@@ -74,10 +70,7 @@ def list_campaigns() -> Any:
 @blueprint.response(200, CampaignSchema)
 def get_campaign(code: str) -> Campaign:
     """One campaign: its units, tracks, targets, prizes, documents and deadlines."""
-    campaign = runtime().campaigns.get(code)
-    if campaign is None:
-        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return campaign
+    return current_runtime().campaign(code)
 
 
 @blueprint.post("/campaigns/<code>/deadline-extensions")
@@ -86,7 +79,7 @@ def get_campaign(code: str) -> Campaign:
 @blueprint.response(201, DeadlineExtension)
 def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
     """Gia hạn nộp hồ sơ: move the units' dossier deadline later, with the reason (audited)."""
-    runtime().execute(handlers.extend_deadline, ExtendDeadline(code, body["new_date"], body["reason"], g.actor))
+    current_runtime().execute(handlers.extend_deadline, ExtendDeadline(code, body["new_date"], body["reason"], g.actor))
     return body
 
 
@@ -99,7 +92,7 @@ def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blueprint.response(201, DossierOut)
 def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
     """Lập hồ sơ: a draft for the clerk's own unit."""
-    dossier = runtime().execute(handlers.create_dossier, CreateDossier(actor=g.actor, **body))
+    dossier = current_runtime().execute(handlers.create_dossier, CreateDossier(actor=g.actor, **body))
     return _view(dossier.id)
 
 
@@ -110,7 +103,7 @@ def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
 @blueprint.paginate()
 def list_dossiers(query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
     """The unit's own dossiers (a clerk), or every dossier (staff), filtered; newest change first."""
-    with runtime().session() as session:
+    with current_runtime().session() as session:
         page, total = queries.list_dossiers(
             session,
             g.actor,
@@ -136,7 +129,7 @@ def get_dossier(dossier_id: str) -> dict[str, Any]:
 @blueprint.response(200, DossierOut)
 def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Sửa hồ sơ: a draft, or a dossier returned for revision."""
-    runtime().execute(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body))
+    current_runtime().execute(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body))
     return _view(dossier_id)
 
 
@@ -156,7 +149,7 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
     command = AttachDocument(dossier_id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
     # Should the dossier change state in the instant between, the kept bytes stay unreferenced: content-addressed
     # files are never deleted on this path, as a concurrent upload of the same bytes may be using them.
-    return runtime().execute(handlers.attach_document, command)
+    return current_runtime().execute(handlers.attach_document, command)
 
 
 @blueprint.get("/dossiers/<dossier_id>/documents/<kind>")
@@ -165,7 +158,7 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
 @blueprint.doc(responses={"200": {"description": "The document's bytes, with its own content type."}})
 def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Response:
     """Tải về: the current version of a document, or ``?version=N``."""
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
         versions = [d for d in dossier.documents if d.kind == kind]
     wanted = query.get("version") or max((d.version for d in versions), default=0)
@@ -190,7 +183,7 @@ def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Resp
 @blueprint.response(200, DossierOut)
 def submit_dossier(dossier_id: str) -> dict[str, Any]:
     """Nộp hồ sơ (or nộp lại after a return): refused with every missing item at once, or after the deadline."""
-    runtime().execute(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor))
+    current_runtime().execute(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor))
     return _view(dossier_id)
 
 
@@ -200,20 +193,20 @@ def submit_dossier(dossier_id: str) -> dict[str, Any]:
 @blueprint.response(200, DossierOut)
 def withdraw_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Rút hồ sơ, until Culture & Information has sent its proposal."""
-    runtime().execute(handlers.withdraw_dossier, WithdrawDossier(dossier_id, g.actor, body.get("reason")))
+    current_runtime().execute(handlers.withdraw_dossier, WithdrawDossier(dossier_id, g.actor, body.get("reason")))
     return _view(dossier_id)
 
 
 def _view(dossier_id: str) -> dict[str, Any]:
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         return queries.dossier_view(uow, dossier_id, g.actor)
 
 
 def _may_upload(dossier_id: str, kind: str) -> None:
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
         dossier.require_editable("tải tài liệu lên")
-        campaign = handlers.campaign_of(uow, dossier.campaign)
+        campaign = uow.campaign(dossier.campaign)
     kinds = [doc.code for doc in campaign.documents]
     if kind not in kinds:
         raise Problem(

@@ -79,7 +79,7 @@ class ExtendDeadline:
 
 
 def create_dossier(command: CreateDossier, uow: UnitOfWork) -> Dossier:
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     unit = command.actor.unit
     if unit is None or campaign.find_unit(unit) is None:
         raise RuleViolation(
@@ -143,7 +143,7 @@ def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion
 
 def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Dossier:
     dossier = clerks_dossier(uow, command.dossier_id, command.actor)
-    campaign = campaign_of(uow, dossier.campaign)
+    campaign = uow.campaign(dossier.campaign)
     dossier.submit(campaign, dossier_deadline(uow, campaign), command.actor, uow.now())
     return dossier
 
@@ -155,7 +155,7 @@ def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Dossier:
 
 
 def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     return deadlines.extend_deadline(
         uow,
         deadline_extensions,
@@ -221,13 +221,6 @@ def _set_proposal(uow: UnitOfWork, event: Event, pending: bool) -> None:
 
 
 # -- loading, with the unit's scope ----------------------------------------------------------------------------
-
-
-def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
-    campaign = uow.campaigns.get(code)
-    if campaign is None:
-        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return campaign
 
 
 def clerks_dossier(uow: UnitOfWork, dossier_id: str, actor: Actor) -> Dossier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, g, request
 
 from services.review import handlers, queries
 from services.review.exports import summary_csv, summary_xlsx
@@ -29,10 +29,8 @@ from services.review.schemas import (
     StepDecisionIn,
 )
 from shared.auth import requires
-from shared.campaigns import Campaign
-from shared.http import ServiceBlueprint
+from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import Problem
-from shared.service import ServiceRuntime
 
 blueprint = ServiceBlueprint("review", __name__, url_prefix="/", description="Thẩm định của Phòng Văn hóa và Thông tin")
 
@@ -40,17 +38,6 @@ REVIEWERS = ("reviewer", "review_head")
 QUEUE_READERS = (*REVIEWERS, "admin", "auditor")
 STAFF = (*REVIEWERS, "home_affairs", "council_member", "council_secretary", "council_chair", "auditor", "admin")
 FIGURES_MAX_BYTES = 5 * 1024 * 1024
-
-
-def runtime() -> ServiceRuntime:
-    return current_app.extensions["thidua.runtime"]
-
-
-def campaign(code: str) -> Campaign:
-    found = runtime().campaigns.get(code)
-    if found is None:
-        raise Problem(404, "campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return found
 
 
 # -- official figures ------------------------------------------------------------------------------------------
@@ -71,7 +58,7 @@ def campaign(code: str) -> Campaign:
 )
 def import_figures(code: str) -> Any:
     """Nhập số liệu chính thức: refused whole, with every bad row, or kept as the figures in force."""
-    found = campaign(code)
+    found = current_runtime().campaign(code)
     upload = request.files.get("file")
     data = upload.read(FIGURES_MAX_BYTES + 1) if upload else request.get_data()
     filename = upload.filename if upload else None
@@ -84,7 +71,7 @@ def import_figures(code: str) -> Any:
             f"Tệp số liệu có {len(refused.errors)} lỗi; không dòng nào được nhập. Sửa các dòng dưới đây rồi nhập lại.",
             rows=[error.__dict__ for error in refused.errors],
         ) from None
-    result = runtime().execute(
+    result = current_runtime().execute(
         handlers.import_figures,
         ImportFigures(found.code, rows, hashlib.sha256(data).hexdigest(), filename, g.actor),
     )
@@ -95,8 +82,8 @@ def import_figures(code: str) -> Any:
 @requires(*STAFF)
 def get_figures(code: str) -> Any:
     """Số liệu chính thức đang áp dụng, and every import so far (newest first)."""
-    found = campaign(code)
-    with runtime().session() as session:
+    found = current_runtime().campaign(code)
+    with current_runtime().session() as session:
         return {
             "campaign": found.code,
             "figures": queries.official_counts(session, found.code),
@@ -114,7 +101,7 @@ def get_figures(code: str) -> Any:
 @blueprint.paginate()
 def list_nominations(query: dict[str, Any], pagination_parameters: Any) -> list[Any]:
     """The review queue, newest change first, filtered by campaign, unit, state or kind."""
-    with runtime().session() as session:
+    with current_runtime().session() as session:
         page, total = queries.list_nominations(
             session,
             NominationFilter(**query),
@@ -140,7 +127,7 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
     command = DecideStep(
         nomination_id, step, body["decision"] == "approve", body["note"], g.actor, override=body["override"]
     )
-    runtime().execute(handlers.decide_step, command)
+    current_runtime().execute(handlers.decide_step, command)
     return _nomination(nomination_id)
 
 
@@ -149,7 +136,7 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
 @blueprint.arguments(ReturnIn)
 def return_nomination(body: dict[str, Any], nomination_id: str) -> Any:
     """Trả lại đơn vị: one complete list of everything to fix (hướng dẫn bổ sung một lần đầy đủ)."""
-    runtime().execute(handlers.return_nomination, ReturnNomination(nomination_id, body["reasons"], g.actor))
+    current_runtime().execute(handlers.return_nomination, ReturnNomination(nomination_id, body["reasons"], g.actor))
     return _nomination(nomination_id)
 
 
@@ -160,8 +147,8 @@ def return_nomination(body: dict[str, Any], nomination_id: str) -> Any:
 @requires(*STAFF)
 def get_ranking(code: str) -> Any:
     """Per track: every unit's counts, rates, targets met, rank, provisional prize, or why it is out."""
-    found = campaign(code)
-    with runtime().unit_of_work() as uow:
+    found = current_runtime().campaign(code)
+    with current_runtime().unit_of_work() as uow:
         return queries.ranking(uow, found)
 
 
@@ -170,8 +157,8 @@ def get_ranking(code: str) -> Any:
 @blueprint.arguments(FormatQuery, location="query")
 def get_summary(query: dict[str, Any], code: str) -> Any:
     """Bảng tổng hợp (Phụ lục 2): JSON, or ``?format=csv`` / ``?format=xlsx``."""
-    found = campaign(code)
-    with runtime().session() as session:
+    found = current_runtime().campaign(code)
+    with current_runtime().session() as session:
         table = queries.summary(session, found)
     if query["format"] == "csv":
         return _download(summary_csv(table), "text/csv; charset=utf-8", f"phu-luc-2-{found.code}.csv")
@@ -187,15 +174,17 @@ def get_summary(query: dict[str, Any], code: str) -> Any:
 @blueprint.response(201, ProposalOut)
 def send_proposal(body: dict[str, Any], code: str) -> Any:
     """Ký và gửi đề nghị khen thưởng to Home Affairs, once every nomination is appraised or out."""
-    return runtime().execute(handlers.send_proposal, SendProposal(campaign(code).code, g.actor, body.get("note")))
+    return current_runtime().execute(
+        handlers.send_proposal, SendProposal(current_runtime().campaign(code).code, g.actor, body.get("note"))
+    )
 
 
 @blueprint.get("/campaigns/<code>/proposal")
 @requires(*STAFF)
 @blueprint.response(200, ProposalOut)
 def get_proposal(code: str) -> Any:
-    found = campaign(code)
-    with runtime().session() as session:
+    found = current_runtime().campaign(code)
+    with current_runtime().session() as session:
         proposal = queries.proposal_of(session, found.code)
     if proposal is None:
         raise Problem(404, "proposal_not_found", "Phòng Văn hóa và Thông tin chưa gửi đề nghị cho phong trào này.")
@@ -208,13 +197,13 @@ def get_proposal(code: str) -> Any:
 @blueprint.response(201, DeadlineExtensionIn)
 def extend_proposal_deadline(body: dict[str, Any], code: str) -> Any:
     """Gia hạn gửi đề nghị: move the proposal deadline later, with the reason (audited)."""
-    command = ExtendProposalDeadline(campaign(code).code, body["new_date"], body["reason"], g.actor)
-    runtime().execute(handlers.extend_proposal_deadline, command)
+    command = ExtendProposalDeadline(current_runtime().campaign(code).code, body["new_date"], body["reason"], g.actor)
+    current_runtime().execute(handlers.extend_proposal_deadline, command)
     return body
 
 
 def _nomination(nomination_id: str) -> dict[str, Any]:
-    with runtime().unit_of_work() as uow:
+    with current_runtime().unit_of_work() as uow:
         return queries.nomination_view(uow, handlers.nomination_of(uow, nomination_id))
 
 

@@ -106,7 +106,7 @@ def return_nomination(command: ReturnNomination, uow: UnitOfWork) -> Nomination:
 
 def import_figures(command: ImportFigures, uow: UnitOfWork) -> dict[str, Any]:
     """Keep the new import beside the earlier ones; from now on it is the one in force."""
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     previous = queries.current_import(uow.session, campaign.code)
     import_id = str(uuid.uuid4())
     uow.session.execute(
@@ -142,7 +142,7 @@ def import_figures(command: ImportFigures, uow: UnitOfWork) -> dict[str, Any]:
 
 def send_proposal(command: SendProposal, uow: UnitOfWork) -> Proposal:
     """Sign and send the ranked collectives and the valid individuals to Home Affairs."""
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     deadline = proposal_deadline(uow, campaign)
     if not is_by_deadline(uow.now(), deadline):
         raise RuleViolation(
@@ -168,7 +168,7 @@ def send_proposal(command: SendProposal, uow: UnitOfWork) -> Proposal:
 
 
 def extend_proposal_deadline(command: ExtendProposalDeadline, uow: UnitOfWork) -> date:
-    campaign = campaign_of(uow, command.campaign)
+    campaign = uow.campaign(command.campaign)
     return deadlines.extend_deadline(
         uow,
         deadline_extensions,
@@ -237,13 +237,6 @@ def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:
 
 
 # -- loading ---------------------------------------------------------------------------------------------------
-
-
-def campaign_of(uow: UnitOfWork, code: str) -> Campaign:
-    campaign = uow.campaigns.get(code)
-    if campaign is None:
-        raise RuleViolation("campaign_not_found", f"Không có phong trào thi đua mã “{code}”.")
-    return campaign
 
 
 def nomination_of(uow: UnitOfWork, nomination_id: str) -> Nomination:
