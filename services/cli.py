@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from services.audit.cli import audit as audit_commands
 from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key
 from shared.auth import ROLES, Principal, TokenAuthority
 from shared.bus import connect
@@ -42,6 +43,9 @@ def load_settings(**overrides: Any) -> Settings:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """thidua: emulation campaigns and their awards (thi đua, khen thưởng)."""
+
+
+main.add_command(audit_commands)
 
 
 @main.command()
