@@ -1,0 +1,81 @@
+"""After a whole campaign, the audit log and every service's own records tell the same story.
+
+Every event any service committed to its outbox is in the log exactly once, and every transition a service
+recorded in its own history is there under the same event, subject, trigger and states; the chain verifies.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from tests.integration.harness import Harness
+from tests.integration.test_awards_api import (
+    FIVE,
+    appraise,
+    close,
+    decision,
+    home_affairs,
+    ok,
+    open_session,
+    session,
+    through_review,
+    votes,
+)
+from tests.waiting import wait_until
+
+SERVICES = ("intake", "review", "awards")
+
+
+def test_after_a_whole_campaign_the_audit_log_agrees_with_every_services_history(intake: Harness) -> None:
+    h = intake
+    ids = through_review(h)
+    [submitted] = h.wait_for_event("proposal.submitted")
+    proposal_id = submitted["payload"]["proposal_id"]
+    wait_until(lambda: h.client.get(f"/awards/proposals/{proposal_id}", headers=home_affairs(h)).status_code == 200)
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h), 201)["id"]
+    for candidate in session(h, sid)["candidates"]:
+        votes(h, sid, candidate["dossier_id"], yes=len(FIVE) - 1)
+    ok(close(h, sid))
+    ok(decision(h), 201)
+    h.wait_for_state(ids["phu-huu", "collective"], "awarded", unit="phu-huu")
+
+    committed = {name: _outbox(h, name) for name in SERVICES}
+    expected = {event_id for events in committed.values() for event_id in events}
+    audit = h.system.runtimes["audit"]
+    wait_until(lambda: expected <= set(_entries(audit.engine)), timeout=30, what="audit to record every event")
+
+    entries = _entries(audit.engine)
+    assert len(entries) == len(set(entries)), "each event recorded once"
+    for name in SERVICES:
+        for event_id, (type_, subject) in committed[name].items():
+            assert entries[event_id][:2] == (type_, subject), f"{name} {type_} {event_id}"
+        for row in _transitions(h, name):
+            type_, subject, payload = entries[row.event_id]
+            assert subject == row.subject_id
+            assert (payload["trigger"], payload["from_state"], payload["to_state"]) == (
+                row.trigger,
+                row.from_state,
+                row.to_state,
+            ), f"{name} {type_} {row.event_id}"
+    verdict = ok(h.client.get("/audit/verify", headers=h.headers("auditor", None, "Kiểm toán viên")))
+    assert verdict["status"] == "intact" and verdict["entries"] >= len(expected)
+
+
+def _outbox(h: Harness, service: str) -> dict[str, tuple[str, str]]:
+    with h.system.runtimes[service].engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_id, body FROM outbox")).all()
+    return {row.event_id: (json.loads(row.body)["type"], json.loads(row.body)["subject"]) for row in rows}
+
+
+def _transitions(h: Harness, service: str) -> list[sa.Row]:
+    with h.system.runtimes[service].engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT * FROM transitions ORDER BY id")).all())
+
+
+def _entries(engine: sa.Engine) -> dict[str, tuple[str, str, dict]]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event_id, type, subject, payload FROM entries")).all()
+    return {row.event_id: (row.type, row.subject, json.loads(row.payload)) for row in rows}
