@@ -366,6 +366,8 @@ def test_the_same_proposal_delivered_twice_makes_its_candidates_once(intake: Har
     wait_until(lambda: consumer.applied + consumer.duplicates >= before + 2, what="awards to take both deliveries")
     view = proposal(h, proposal_id)
     assert sorted(c["dossier_id"] for c in view["candidates"]) == sorted(c["dossier_id"] for c in listed)
+    h.wait_for_event("proposal.received")
+    wait_until(lambda: all(r.relay.pending() == 0 for r in h.system.runtimes.values()), what="the relays to be idle")
     assert len(h.events("proposal.received")) == 1
 
 
