@@ -61,7 +61,7 @@ class System:
         self.settings = settings
         if settings.database_url.startswith("sqlite") and "{data_dir}" in settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.clock = clock or clock_from_setting(settings.now)
+        self.clock = clock or clock_from_setting(settings.now, settings.clock_file)
         self.campaigns = campaigns if campaigns is not None else load_campaigns(settings.campaigns_dir)
         self.tokens = TokenAuthority(signing_key(settings), self.clock, settings.token_hours)
         self.topology = topology_for(settings)

@@ -19,7 +19,7 @@ from services.audit.cli import audit as audit_commands
 from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key
 from shared.auth import ROLES, Principal, TokenAuthority
 from shared.bus import connect
-from shared.clock import clock_from_setting, parse_instant
+from shared.clock import clock_from_setting, format_local_datetime, parse_instant, to_local, write_clock_file
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.events import Actor
 from shared.migrations import revision
@@ -129,7 +129,7 @@ def token(
 ) -> None:
     """Print a bearer token that the running system accepts."""
     settings = load_settings(data_dir=data_dir)
-    clock = clock_from_setting(settings.now)
+    clock = clock_from_setting(settings.now, settings.clock_file)
     authority = TokenAuthority(signing_key(settings), clock, settings.token_hours)
     person_id = person or _slug(f"{name} {unit or ''}")
     try:
@@ -142,6 +142,37 @@ def token(
 def show_settings() -> None:
     """Print every THIDUA_* setting with its default and meaning (the README's table)."""
     click.echo(settings_table())
+
+
+@main.group()
+def clock() -> None:
+    """The replay clock of THIDUA_CLOCK_FILE: turn the page to another day for every process at once."""
+
+
+@clock.command("set")
+@click.argument("instant")
+def clock_set(instant: str) -> None:
+    """Write INSTANT (ISO 8601; local time without an offset) to the clock file; every process follows it."""
+    settings = load_settings()
+    if settings.clock_file is None:
+        raise click.UsageError("THIDUA_CLOCK_FILE is not set: there is no clock file to write")
+    try:
+        at = parse_instant(instant)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="INSTANT") from None
+    write_clock_file(settings.clock_file, at)
+    click.echo(f"{settings.clock_file}: {format_local_datetime(at)} (Asia/Ho_Chi_Minh), {at.isoformat()}")
+
+
+@clock.command("show")
+def clock_show() -> None:
+    """Print the time the system's processes see now (the clock file, else THIDUA_NOW, else the real time)."""
+    settings = load_settings()
+    try:
+        now = clock_from_setting(settings.now, settings.clock_file).now()
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    click.echo(f"{format_local_datetime(to_local(now))} (Asia/Ho_Chi_Minh), {now.isoformat()}")
 
 
 @main.group()

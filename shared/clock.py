@@ -4,18 +4,25 @@ Every instant the system keeps is timezone-aware UTC, so that services on
 differently configured hosts agree.  People, however, live in
 Asia/Ho_Chi_Minh: a deadline "no later than 06/12/2021" ends at midnight in
 Hà Nội, not in Greenwich.  The current time is injected as a ``Clock`` so tests
-can stand on any day and a past campaign can be replayed (``THIDUA_NOW``).
+can stand on any day and a past campaign can be replayed (``THIDUA_NOW``), or replayed with days turned
+by hand across every process (``THIDUA_CLOCK_FILE``).
 """
 
+import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+log = logging.getLogger(__name__)
 
 
 class Clock(Protocol):
@@ -71,6 +78,79 @@ class FixedClock:
             self._at += delta
 
 
+class FileClock:
+    """A replay clock that every process reading the same file agrees on, and that is moved by rewriting it.
+
+    A replay on the campaign's own dates (``ShiftedClock``) runs on in real time, so it never reaches a
+    deadline a week away. Here "now" is the instant written in the file plus the time elapsed since the file
+    was written (its mtime), so rewriting the file turns the page for every process of every service that
+    reads it: on one machine, or pods mounting the same ConfigMap. The file is looked at (one ``stat``) at
+    most every ``check_seconds`` and re-read only when it changed; between looks, time follows a monotonic
+    timer, so adjusting the host's clock moves nothing until the file itself changes.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        check_seconds: float = 0.2,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self._check_seconds = check_seconds
+        self._monotonic = monotonic
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._signature: tuple[int, int, int] | None = None
+        self._checked_at = monotonic()
+        # A process must not start on a guessed time: a missing or unreadable file is refused here.
+        self._base, self._anchor = self._read(os.stat(path))
+
+    def now(self) -> datetime:
+        with self._lock:
+            current = self._monotonic()
+            if current - self._checked_at >= self._check_seconds:
+                self._checked_at = current
+                self._look()
+            return self._base + timedelta(seconds=self._monotonic() - self._anchor)
+
+    def _look(self) -> None:
+        try:
+            stat = os.stat(self.path)
+            if _signature(stat) != self._signature:
+                self._base, self._anchor = self._read(stat)
+        except (OSError, ValueError) as err:
+            # Keep the time it had: a clock that stops answering would stop every request with it.
+            log.warning("clock file %s unreadable, keeping the last instant: %s", self.path, err)
+
+    def _read(self, stat: os.stat_result) -> tuple[datetime, float]:
+        instant = parse_instant(self.path.read_text(encoding="utf-8"))
+        # Wall time is compared with the mtime only here; a writer's clock slightly ahead counts as zero.
+        elapsed = max(0.0, self._wall() - stat.st_mtime_ns / 1e9)
+        self._signature = _signature(stat)
+        return instant + timedelta(seconds=elapsed), self._monotonic()
+
+
+def write_clock_file(path: Path, instant: datetime) -> None:
+    """Set the replayed time: written beside the file then renamed, so no reader sees half an instant."""
+    text = _as_utc(instant).isoformat() + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _signature(stat: os.stat_result) -> tuple[int, int, int]:
+    # The inode changes on every rename, so a rewrite within the filesystem's mtime granularity still counts.
+    return stat.st_mtime_ns, stat.st_ino, stat.st_size
+
+
 def parse_instant(text: str) -> datetime:
     """Read an ISO 8601 instant the way a clerk means it.
 
@@ -90,8 +170,22 @@ def parse_instant(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def clock_from_setting(value: str | None) -> Clock:
-    """The clock for the THIDUA_NOW setting: real time unless a starting instant is given."""
+def clock_from_setting(value: str | None, clock_file: Path | None = None) -> Clock:
+    """The clock for the THIDUA_NOW and THIDUA_CLOCK_FILE settings: real time unless either is given.
+
+    The clock file wins when both are set: it is the one that can be moved, and a deployment may keep a
+    THIDUA_NOW from its defaults while a trainer turns the days with the file.
+    """
+    if clock_file is not None:
+        if value and value.strip():
+            log.info("THIDUA_CLOCK_FILE is set: the clock reads %s and THIDUA_NOW is ignored", clock_file)
+        try:
+            return FileClock(clock_file)
+        except OSError as err:
+            raise ValueError(
+                f"THIDUA_CLOCK_FILE {clock_file} cannot be read ({err.strerror}); "
+                "write it first with `thidua clock set INSTANT`"
+            ) from None
     if value is None or not value.strip():
         return SystemClock()
     return ShiftedClock(parse_instant(value))

@@ -40,6 +40,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "", "Key that signs bearer tokens; empty means the data folder's own key file."),
     Setting("TOKEN_HOURS", "12", "How long an issued token stays valid, in hours."),
     Setting("NOW", "", "ISO 8601 instant the clock starts from and runs on (replays a past campaign)."),
+    Setting(
+        "CLOCK_FILE",
+        "",
+        "File holding the replayed instant; rewriting it (`thidua clock set`) moves every process. Wins over NOW.",
+    ),
     Setting("CAMPAIGNS_DIR", "", "Extra folder of campaign files (`*.toml`) besides the shipped ones."),
     Setting(
         "DOCUMENTS_DIR",
@@ -81,6 +86,7 @@ class Settings:
     secret_key: str
     token_hours: float
     now: str
+    clock_file: Path | None
     campaigns_dir: Path | None
     documents_dir: Path
     max_upload_bytes: int
@@ -114,6 +120,7 @@ class Settings:
             secret_key=raw["SECRET_KEY"],
             token_hours=_number(raw, "TOKEN_HOURS", float, minimum=0.01),
             now=raw["NOW"],
+            clock_file=Path(raw["CLOCK_FILE"]).expanduser() if raw["CLOCK_FILE"] else None,
             campaigns_dir=Path(raw["CAMPAIGNS_DIR"]) if raw["CAMPAIGNS_DIR"] else None,
             documents_dir=Path(raw["DOCUMENTS_DIR"] or Path(raw["DATA_DIR"]) / "documents").expanduser(),
             max_upload_bytes=_number(raw, "MAX_UPLOAD_BYTES", int, minimum=1),

@@ -1,5 +1,7 @@
+import os
 import threading
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -7,6 +9,7 @@ from hypothesis import strategies as st
 
 from shared.clock import (
     LOCAL_TZ,
+    FileClock,
     FixedClock,
     ShiftedClock,
     SystemClock,
@@ -18,6 +21,7 @@ from shared.clock import (
     local_date,
     parse_instant,
     to_local,
+    write_clock_file,
 )
 
 DEADLINE = date(2021, 12, 6)
@@ -251,6 +255,150 @@ def test_clock_from_a_setting_replays_from_that_local_instant() -> None:
 def test_clock_from_a_bad_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="'next week'"):
         clock_from_setting("next week")
+
+
+# --- the clock file ----------------------------------------------------------
+
+DAY_ONE = datetime(2021, 12, 1, 1, 0, tzinfo=UTC)
+WRITTEN_AT = 1_700_000_000.0  # the file's mtime, in the host's wall time
+
+
+class FakeWall:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def _write(path: Path, instant: datetime, mtime: float) -> None:
+    write_clock_file(path, instant)
+    os.utime(path, (mtime, mtime))
+
+
+def _file_clock(path: Path, wall_seconds: float) -> tuple[FileClock, FakeMonotonic, FakeWall]:
+    monotonic, wall = FakeMonotonic(), FakeWall(wall_seconds)
+    return FileClock(path, monotonic=monotonic, wall=wall), monotonic, wall
+
+
+def test_file_clock_is_the_written_instant_plus_the_time_since_it_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+
+    clock, monotonic, _ = _file_clock(path, WRITTEN_AT + 30)
+    assert clock.now() == DAY_ONE + timedelta(seconds=30)
+
+    monotonic.seconds += 5
+    assert clock.now() == DAY_ONE + timedelta(seconds=35)
+
+
+def test_rewriting_the_file_turns_the_page_for_a_running_clock(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+    clock, monotonic, wall = _file_clock(path, WRITTEN_AT)
+
+    next_week = DAY_ONE + timedelta(days=7)
+    _write(path, next_week, WRITTEN_AT + 100)
+    wall.seconds = WRITTEN_AT + 101
+    monotonic.seconds += 0.5
+
+    assert clock.now() == next_week + timedelta(seconds=1)
+
+
+def test_file_clock_looks_at_the_file_at_most_every_check_interval(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+    clock, monotonic, _ = _file_clock(path, WRITTEN_AT)
+
+    _write(path, DAY_ONE + timedelta(days=7), WRITTEN_AT)
+    monotonic.seconds += 0.1
+    assert clock.now() == DAY_ONE + timedelta(seconds=0.1)  # not looked at yet
+
+    monotonic.seconds += 0.1
+    assert clock.now() == DAY_ONE + timedelta(days=7)
+
+
+def test_file_clock_ignores_the_host_clock_between_rewrites(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+    clock, monotonic, wall = _file_clock(path, WRITTEN_AT)
+
+    wall.seconds -= 3600  # the host's clock set back an hour; the file is unchanged
+    monotonic.seconds += 1
+
+    assert clock.now() == DAY_ONE + timedelta(seconds=1)
+
+
+def test_file_clock_keeps_its_time_when_the_file_goes_missing(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+    clock, monotonic, _ = _file_clock(path, WRITTEN_AT)
+
+    path.unlink()
+    monotonic.seconds += 2
+
+    assert clock.now() == DAY_ONE + timedelta(seconds=2)
+
+
+def test_a_writer_clock_ahead_of_the_reader_counts_as_no_time_elapsed(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+
+    clock, _, _ = _file_clock(path, WRITTEN_AT - 10)
+
+    assert clock.now() == DAY_ONE
+
+
+def test_clock_file_holds_an_instant_people_can_read(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "clock"
+    write_clock_file(path, datetime(2021, 12, 7, 8, 0, tzinfo=LOCAL_TZ))
+
+    assert path.read_text() == "2021-12-07T01:00:00+00:00\n"
+    assert [p.name for p in path.parent.iterdir()] == ["clock"]  # no temporary file left behind
+
+
+def test_a_hand_written_local_instant_is_read_as_local_time(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    path.write_text("2021-12-07T08:00")
+
+    now = FileClock(path).now()
+
+    assert datetime(2021, 12, 7, 1, 0, tzinfo=UTC) <= now < datetime(2021, 12, 7, 1, 1, tzinfo=UTC)
+
+
+def test_file_clock_is_safe_to_read_from_many_threads(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    _write(path, DAY_ONE, WRITTEN_AT)
+    clock = FileClock(path, check_seconds=0)
+    seen: list[datetime] = []
+
+    def read_many() -> None:
+        for _ in range(200):
+            seen.append(clock.now())
+
+    readers = [threading.Thread(target=read_many) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+
+    assert len(seen) == 800
+    assert all(instant >= DAY_ONE for instant in seen)
+
+
+def test_clock_file_setting_wins_over_now(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    write_clock_file(path, DAY_ONE + timedelta(days=6))
+
+    clock = clock_from_setting("2021-12-01T09:00", path)
+
+    assert isinstance(clock, FileClock)
+    assert DAY_ONE + timedelta(days=6) <= clock.now() < DAY_ONE + timedelta(days=6, minutes=1)
+
+
+def test_a_missing_clock_file_is_refused_with_how_to_write_it(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="thidua clock set"):
+        clock_from_setting("", tmp_path / "absent")
 
 
 # --- local time and formatting ---------------------------------------------
