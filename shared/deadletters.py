@@ -41,6 +41,16 @@ def list_dead_letters(connection: Connection, topology: Topology, service: str) 
             message.requeue()
 
 
+def count_dead_letters(connection: Connection, topology: Topology, service: str) -> int:
+    """How many messages wait in the service's dead-letter queue, read without taking any (a passive declare)."""
+    channel = connection.channel()
+    try:
+        _, count, _ = channel.queue_declare(queue=topology.dead_letter_queue(service).name, passive=True)
+    finally:
+        channel.close()
+    return int(count)
+
+
 def replay_dead_letters(
     connection: Connection, topology: Topology, service: str, message_ids: Collection[str] | None = None
 ) -> list[DeadLetter]:

@@ -23,7 +23,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-from shared.auth import TokenAuthority
+from shared.auth import TokenAuthority, requires
 from shared.db import ConcurrentUpdate
 from shared.problems import Problem, validation_problem
 from shared.service import ServiceRuntime
@@ -77,6 +77,40 @@ class ProblemApi(Api):
         ).response()
 
 
+class _OutboxCounts(Schema):
+    committed = fields.Integer(metadata={"description": "events written by the service's transactions"})
+    sent = fields.Integer(metadata={"description": "of those, published to the broker"})
+    pending = fields.Integer(metadata={"description": "committed, not yet published"})
+
+
+class BusCountsSchema(Schema):
+    """What one service has put on the bus and taken from it."""
+
+    outbox = fields.Nested(_OutboxCounts)
+    inbox = fields.Integer(metadata={"description": "events received and applied (each once)"})
+    dead_letters = fields.Raw(
+        metadata={
+            "description": "messages waiting in the service's dead-letter queue, or why the broker could not say",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+        }
+    )
+
+
+def _bus_blueprint() -> ServiceBlueprint:
+    """The operators' route every service has; built per app, since each app documents it under its own name."""
+    blueprint = ServiceBlueprint("bus", __name__, url_prefix="/", description="Sự kiện trên bus (vận hành)")
+
+    @blueprint.get("/bus")
+    @requires("admin", "auditor")
+    @blueprint.response(200, BusCountsSchema)
+    def bus_counts() -> dict[str, object]:
+        """Số sự kiện: the service's outbox (committed, sent, pending), the events it applied (inbox) and the
+        messages in its dead-letter queue — to see at a glance whether anything is stuck."""
+        return current_runtime().bus_counts()
+
+    return blueprint
+
+
 def current_runtime() -> ServiceRuntime:
     """The runtime of the service whose request this is."""
     runtime: ServiceRuntime = current_app.extensions["thidua.runtime"]
@@ -111,6 +145,7 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
     if spec.setup is not None:
         spec.setup(app, runtime)
     api.register_blueprint(spec.blueprint)
+    api.register_blueprint(_bus_blueprint())
     _register_errors(app)
 
     @app.get("/swagger-ui/<path:filename>")

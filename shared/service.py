@@ -24,6 +24,7 @@ from shared.campaigns import Campaign
 from shared.clock import Clock
 from shared.consumer import RetryPolicy, ServiceConsumer, Subscription
 from shared.db import BusTables, UnitOfWork, campaign_in, create_engine
+from shared.deadletters import count_dead_letters
 from shared.events import Catalogue, Event
 from shared.outbox import OutboxRelay
 from shared.settings import Settings
@@ -127,6 +128,31 @@ class ServiceRuntime:
         except Exception as err:
             return f"{type(err).__name__}: {err}"[:300]
         return None
+
+    def bus_counts(self) -> dict[str, object]:
+        """The service's own view of the bus, for operators: events committed and sent, applied, dead-lettered.
+
+        The database counts always answer; the dead letters are the broker's, so when it is away the field says
+        why instead of failing the whole answer (that is when an operator most needs the rest).
+        """
+        outbox, inbox = self.spec.tables.outbox, self.spec.tables.inbox
+        with self.engine.connect() as conn:
+            committed, sent = conn.execute(
+                sa.select(sa.func.count(), sa.func.count(outbox.c.published_at)).select_from(outbox)
+            ).one()
+            applied = conn.execute(sa.select(sa.func.count()).select_from(inbox)).scalar_one()
+        dead_letters: int | str
+        try:
+            with connect(self.settings.broker_url) as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+                dead_letters = count_dead_letters(connection, self.topology, self.name)
+        except Exception as err:
+            dead_letters = f"unavailable: {type(err).__name__}: {err}"[:300]
+        return {
+            "outbox": {"committed": committed, "sent": sent, "pending": committed - sent},
+            "inbox": applied,
+            "dead_letters": dead_letters,
+        }
 
     def close(self) -> None:
         self.relay.stop()
