@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from services.audit.cli import audit as audit_commands
-from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key
+from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key, topology_for
 from shared.auth import ROLES, Principal, TokenAuthority
 from shared.bus import connect
 from shared.clock import clock_from_setting, format_local_datetime, parse_instant, to_local, write_clock_file
@@ -280,6 +280,22 @@ def dead_letters_replay(services: tuple[str, ...], message_ids: tuple[str, ...],
         for service in services or SERVICE_NAMES:
             replayed = replay_dead_letters(connection, system.topology, service, set(message_ids) or None)
             click.echo(f"{service}: replayed {len(replayed)}")
+
+
+@main.group()
+def deploy() -> None:
+    """Files an operator gives the infrastructure, made from the code so they cannot drift from it."""
+
+
+@deploy.command("rabbitmq-definitions")
+@click.option("--namespace", help="Prefix of the exchanges and queues (THIDUA_BUS_NAMESPACE).")
+@click.option("--vhost", default="/", show_default=True, help="RabbitMQ virtual host the definitions are for.")
+def deploy_rabbitmq_definitions(namespace: str | None, vhost: str) -> None:
+    """Print the RabbitMQ definitions (exchanges, quorum queues, bindings, dead-lettering policies) as JSON."""
+    from shared.definitions import definitions_json
+
+    settings = load_settings(bus_namespace=namespace)
+    click.echo(definitions_json(topology_for(settings), vhost), nl=False)
 
 
 def _on_stop_signal(stop: Callable[[], None]) -> None:
