@@ -13,6 +13,9 @@ from collections.abc import Iterable, Mapping
 
 from flask import Flask
 
+from services.portal.app import create_portal_app
+from services.portal.client import HttpTransport, Transport, WsgiTransport
+from services.portal.runtime import PortalRuntime
 from shared.auth import TokenAuthority, data_dir_key
 from shared.bus import Topology, connect
 from shared.campaigns import Campaign, load_campaigns
@@ -57,6 +60,7 @@ class System:
         clock: Clock | None = None,
         catalogue: Catalogue = CATALOGUE,
         campaigns: Mapping[str, Campaign] | None = None,
+        portal: bool = False,
     ):
         self.settings = settings
         if settings.database_url.startswith("sqlite") and "{data_dir}" in settings.database_url:
@@ -76,6 +80,7 @@ class System:
             )
             for name in services
         }
+        self.portal = PortalRuntime(settings, self.clock, self.campaigns, self.tokens) if portal else None
         self._consumers: list[tuple[ServiceConsumer, threading.Thread]] = []
 
     # -- set-up ---------------------------------------------------------------------------------------------
@@ -89,6 +94,8 @@ class System:
                 done.append(f"{runtime.name}: created database")
             upgrade(runtime.spec.migrations, runtime.engine)
             done.append(f"{runtime.name}: schema up to date")
+        if self.portal is not None:
+            done += self.portal.upgrade_database()
         return done
 
     def declare_topology(self) -> None:
@@ -96,7 +103,19 @@ class System:
             self.topology.declare(connection)
 
     def wsgi(self) -> Flask:
-        return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready)
+        """The process's WSGI app: the services under their prefixes and, with the portal, the portal at ``/``."""
+        if self.portal is None:
+            return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready)
+        transport: Transport
+        if self.settings.api_url:
+            transport = HttpTransport(self.settings.api_url)
+        elif self.runtimes:
+            # The services of this very process, reached through the dispatcher create_process_app installs.
+            transport = WsgiTransport(lambda: root.wsgi_app)
+        else:
+            raise ValueError("the portal on its own calls the services at THIDUA_API_URL, which is not set")
+        root = create_portal_app(self.portal, transport, behind_proxy=not self.runtimes)
+        return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready, root=root)
 
     def broker_ready(self) -> str | None:
         try:
@@ -135,3 +154,5 @@ class System:
         self._consumers.clear()
         for runtime in self.runtimes.values():
             runtime.close()
+        if self.portal is not None:
+            self.portal.close()

@@ -17,6 +17,8 @@ import click
 
 from services.audit.cli import audit as audit_commands
 from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key, topology_for
+from services.portal.cli import users as users_commands
+from services.simulator.cli import simulate_command
 from shared.auth import ROLES, Principal, TokenAuthority
 from shared.bus import connect
 from shared.clock import clock_from_setting, format_local_datetime, parse_instant, to_local, write_clock_file
@@ -46,6 +48,8 @@ def main() -> None:
 
 
 main.add_command(audit_commands)
+main.add_command(simulate_command)
+main.add_command(users_commands)
 
 
 @main.command()
@@ -63,18 +67,20 @@ def run(host: str | None, port: int | None, data_dir: Path | None, now: str | No
 
 
 @main.command()
-@service_argument
+@click.argument("service", type=click.Choice([*SERVICE_NAMES, "portal"]))
 @click.option("--host", help="Address to listen on (THIDUA_HOST).")
 @click.option("--port", type=int, help="Port to listen on (THIDUA_PORT).")
 @click.option("--workers", type=int, help="gunicorn worker processes (THIDUA_WORKERS).")
 def serve(service: str, host: str | None, port: int | None, workers: int | None) -> None:
-    """Serve one service's HTTP API under gunicorn (production mode)."""
+    """Serve one service's HTTP API, or the portal (calling THIDUA_API_URL), under gunicorn (production mode)."""
     from gunicorn.app.base import BaseApplication
 
     settings = load_settings(host=host, port=port, workers=workers)
+    if service == "portal" and not settings.api_url:
+        raise click.UsageError("the portal calls the services at THIDUA_API_URL; set it (e.g. the proxy's URL)")
 
     def create_app() -> Any:
-        system = System(settings, [service])
+        system = System(settings, [] if service == "portal" else [service], portal=service == "portal")
         system.start_relays()
         return system.wsgi()
 
@@ -181,11 +187,12 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.argument("services", nargs=-1, type=click.Choice(SERVICE_NAMES))
+@click.argument("services", nargs=-1, type=click.Choice([*SERVICE_NAMES, "portal"]))
 @data_dir_option
 def db_upgrade(services: tuple[str, ...], data_dir: Path | None) -> None:
-    """Create (PostgreSQL) and migrate the databases of SERVICES (default: all)."""
-    system = System(load_settings(data_dir=data_dir), services or SERVICE_NAMES)
+    """Create (PostgreSQL) and migrate the databases of SERVICES and the portal (default: all)."""
+    chosen = services or (*SERVICE_NAMES, "portal")
+    system = System(load_settings(data_dir=data_dir), [s for s in chosen if s != "portal"], portal="portal" in chosen)
     try:
         for line in system.upgrade_databases():
             click.echo(line)

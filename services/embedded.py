@@ -18,6 +18,7 @@ from types import FrameType
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from services.bootstrap import System
+from services.portal.demo import DEMO_PASSWORD, ensure_demo_accounts
 from shared.clock import format_local_datetime, to_local
 from shared.settings import Settings
 
@@ -28,7 +29,7 @@ class EmbeddedSystem:
     def __init__(self, settings: Settings, say: Callable[[str], None] = print):
         self.settings = settings
         self.say = say
-        self.system = System(settings)
+        self.system = System(settings, portal=True)
         self.server: BaseWSGIServer | None = None
         self._stopping = threading.Event()
         self.stopped = threading.Event()
@@ -37,6 +38,9 @@ class EmbeddedSystem:
         """Migrate, start the threads and the server; return the address it listens on."""
         for line in self.system.upgrade_databases():
             log.info(line)
+        assert self.system.portal is not None
+        for code in self.system.campaigns:
+            ensure_demo_accounts(self.system.portal, code)
         self.system.declare_topology()
         if self.settings.broker_is_volatile:
             resent = sum(runtime.relay.resend_all() for runtime in self.system.runtimes.values())
@@ -71,6 +75,10 @@ class EmbeddedSystem:
                 f"  Đồng hồ hệ thống: {format_local_datetime(now)} (giờ Việt Nam)",
                 f"  Phong trào: {campaigns}",
                 f"  Dữ liệu: {data_dir}",
+                f"  Cổng thông tin: {address}/ — tài khoản mẫu, mật khẩu {DEMO_PASSWORD} (`thidua users list`):",
+                "    văn thư: vanthu.<mã đơn vị>, ví dụ vanthu.hoa-tan; Phòng VH-TT: chuyenvien1.vhtt,",
+                "    chuyenvien2.vhtt, truongphong.vhtt; Phòng Nội vụ: noivu; Hội đồng: chu-tich-ubnd (chủ tịch),",
+                "    truong-phong-noi-vu (thư ký), pho-chu-tich-ubnd, …; kiểm tra: kiemtra; quản trị: quantri",
                 f"  Tài liệu API: {address}/intake/docs, /review/docs, /awards/docs, /audit/docs",
                 "  Lấy mã truy cập (token), ví dụ cho văn thư xã Hòa Tân:",
                 f"    thidua token --data-dir {data_dir} --role unit_clerk --unit hoa-tan --name 'Nguyễn Văn A'",

@@ -62,6 +62,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PORT", "8000", "Port `thidua run` and `thidua serve` listen on."),
     Setting("WORKERS", "2", "gunicorn worker processes of `thidua serve`."),
     Setting("LOG_LEVEL", "INFO", "Python log level of every process."),
+    Setting(
+        "API_URL",
+        "",
+        "Base URL the portal calls the services' APIs at (production, e.g. the proxy); empty: its own process.",
+    ),
+    Setting("SESSION_HOURS", "8", "How long a sign-in to the portal lasts."),
+    Setting("SIGNIN_ATTEMPTS", "5", "Failed sign-ins in a row that lock a portal account."),
+    Setting("SIGNIN_LOCK_MINUTES", "15", "How long a locked portal account stays locked."),
 )
 
 
@@ -100,6 +108,10 @@ class Settings:
     port: int
     workers: int
     log_level: str
+    api_url: str
+    session_hours: float
+    signin_attempts: int
+    signin_lock_minutes: float
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -134,6 +146,10 @@ class Settings:
             port=_number(raw, "PORT", int, minimum=0),
             workers=_number(raw, "WORKERS", int, minimum=1),
             log_level=raw["LOG_LEVEL"].upper(),
+            api_url=raw["API_URL"].rstrip("/"),
+            session_hours=_number(raw, "SESSION_HOURS", float, minimum=0.01),
+            signin_attempts=_number(raw, "SIGNIN_ATTEMPTS", int, minimum=1),
+            signin_lock_minutes=_number(raw, "SIGNIN_LOCK_MINUTES", float, minimum=0),
         )
 
     def with_changes(self, **changes: object) -> Settings:

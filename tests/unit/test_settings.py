@@ -31,6 +31,10 @@ OVERRIDES: dict[str, tuple[str, object]] = {
     "PORT": ("9000", 9000),
     "WORKERS": ("8", 8),
     "LOG_LEVEL": ("DEBUG", "DEBUG"),
+    "API_URL": ("http://proxy.internal/", "http://proxy.internal"),
+    "SESSION_HOURS": ("4", 4.0),
+    "SIGNIN_ATTEMPTS": ("3", 3),
+    "SIGNIN_LOCK_MINUTES": ("30", 30.0),
 }
 
 FIELDS = [f.name for f in dataclasses.fields(Settings) if f.name != "overrides"]
@@ -61,6 +65,10 @@ def test_an_empty_environment_gives_the_defaults() -> None:
         port=8000,
         workers=2,
         log_level="INFO",
+        api_url="",
+        session_hours=8.0,
+        signin_attempts=5,
+        signin_lock_minutes=15.0,
     )
     assert isinstance(settings.port, int)
     assert isinstance(settings.token_hours, float)

@@ -1,0 +1,1 @@
+"""The portal's pages, one blueprint per audience: ``common`` for everyone, then one per role."""
