@@ -76,7 +76,7 @@ def postgres_url_template(postgres_admin_url: str) -> Iterator[str]:
     prefix = f"t_{uuid.uuid4().hex[:12]}"
     template = make_url(postgres_admin_url).set(database=f"{prefix}_SERVICE").render_as_string(hide_password=False)
     yield template.replace("SERVICE", "{service}")
-    _drop_databases(postgres_admin_url, f"{prefix}_%")
+    drop_databases(postgres_admin_url, f"{prefix}_%")
 
 
 @pytest.fixture(scope="session")
@@ -102,10 +102,10 @@ def migrated_postgres(postgres_admin_url: str) -> Iterator[dict[str, str]]:
         upgrade(service_spec(name).migrations, engine)
         engine.dispose()
     yield templates
-    _drop_databases(postgres_admin_url, f"{prefix}_%")
+    drop_databases(postgres_admin_url, f"{prefix}_%")
 
 
-def _drop_databases(admin_url: str, pattern: str) -> None:
+def drop_databases(admin_url: str, pattern: str) -> None:
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         names = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE :p"), {"p": pattern})

@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,69 +13,8 @@ from kombu import Producer
 
 from shared.bus import Topology, connect
 from tests.conftest import delete_topology
+from tests.e2e.cluster import answers, environment, free_port, get, running, stop, thidua
 from tests.waiting import wait_until
-
-THIDUA = [sys.executable, "-m", "services.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def environment(**settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THIDUA_")}
-    env.update({f"THIDUA_{k.upper()}": v for k, v in settings.items()})
-    return env
-
-
-def thidua(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*THIDUA, *args], env=env, capture_output=True, text=True, timeout=120, check=check)
-
-
-def get(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, bytes]:
-    """GET, or POST ``body`` as JSON when one is given."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
-
-
-def answers(url: str) -> bool:
-    try:
-        return get(url)[0] == 200
-    except OSError:
-        return False
-
-
-@contextmanager
-def running(args: list[str], env: dict[str, str], stop: int = signal.SIGINT) -> Iterator[subprocess.Popen[str]]:
-    process = subprocess.Popen([*THIDUA, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(stop)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                raise
-
-
-def stop(process: subprocess.Popen[str], signum: int = signal.SIGINT) -> str:
-    process.send_signal(signum)
-    output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
-    return output
 
 
 def test_thidua_run_serves_everything_accepts_its_own_tokens_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.test_commands import answers, free_port, running
+from tests.e2e.cluster import answers, free_port, running
 from tests.waiting import wait_until
 
 README = Path(__file__).parents[2] / "README.md"

@@ -1,0 +1,67 @@
+"""Fixtures of the end-to-end tier: whole clusters of processes, cleaned up and explained when a test fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.clock import parse_instant
+from tests.e2e.cluster import Cluster
+
+# Inside the 2021 submission window, as the campaign's clerks would start.
+CAMPAIGN_START = parse_instant("2021-12-01T08:00")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """Count failed tests per module, so a cluster shared by a module knows at teardown whether to explain."""
+    report = yield
+    if report.failed:
+        item.module.__dict__.setdefault("_e2e_failures", []).append(item.nodeid)  # type: ignore[attr-defined]
+    return report
+
+
+@contextmanager
+def clusters(folder: Path, rabbitmq_url: str, postgres_admin_url: str, module: Any) -> Iterator[Callable[..., Cluster]]:
+    """Make started clusters in ``folder``; at the end stop them all, printing their output if a test failed."""
+    made: list[Cluster] = []
+    failures_before = len(getattr(module, "_e2e_failures", []))
+
+    def make(*, start_at: datetime = CAMPAIGN_START, workers: int = 1) -> Cluster:
+        where = folder / f"cluster-{len(made)}"
+        where.mkdir(parents=True)
+        cluster = Cluster(where, rabbitmq_url, postgres_admin_url, start_at=start_at, workers=workers)
+        made.append(cluster)
+        return cluster.start()
+
+    try:
+        yield make
+    finally:
+        explain = len(getattr(module, "_e2e_failures", [])) > failures_before
+        for cluster in made:
+            if explain:
+                print(cluster.logs())
+            cluster.stop()
+
+
+@pytest.fixture
+def make_cluster(
+    rabbitmq_url: str, postgres_admin_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Cluster]]:
+    """Clusters for one test: four services as API and worker processes each, fresh databases and namespace."""
+    with clusters(tmp_path, rabbitmq_url, postgres_admin_url, request.module) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_clusters(
+    rabbitmq_url: str, postgres_admin_url: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Cluster]]:
+    """Clusters shared by the tests of one module (started once, stopped after its last test)."""
+    with clusters(tmp_path_factory.mktemp("clusters"), rabbitmq_url, postgres_admin_url, request.module) as make:
+        yield make
