@@ -6,10 +6,9 @@ recorded in its own history is there under the same event, subject, trigger and 
 
 from __future__ import annotations
 
-import json
-
 import sqlalchemy as sa
 
+from tests.agreement import assert_audit_agrees, audit_entries, outbox_events
 from tests.integration.harness import Harness
 from tests.integration.test_awards_api import (
     FIVE,
@@ -51,22 +50,12 @@ def test_after_a_whole_campaign_the_audit_log_agrees_with_every_services_history
     audit = h.system.runtimes["audit"]
     settled = _Settled(h, audit.engine)
     wait_until(settled, timeout=30, interval=0.3, what="every event committed, sent and audited, and no more")
-    committed = settled.committed
-    expected = {event_id for events in committed.values() for event_id in events}
+    expected = {event_id for events in settled.committed.values() for event_id in events}
 
-    entries = _entries(audit.engine)
+    entries = audit_entries(audit.engine)
     assert len(entries) == len(set(entries)), "each event recorded once"
-    for name in SERVICES:
-        for event_id, (type_, subject) in committed[name].items():
-            assert entries[event_id][:2] == (type_, subject), f"{name} {type_} {event_id}"
-        for row in _transitions(h, name):
-            type_, subject, payload = entries[row.event_id]
-            assert subject == row.subject_id
-            assert (payload["trigger"], payload["from_state"], payload["to_state"]) == (
-                row.trigger,
-                row.from_state,
-                row.to_state,
-            ), f"{name} {type_} {row.event_id}"
+    checked = assert_audit_agrees({name: h.system.runtimes[name].engine for name in SERVICES}, audit.engine)
+    assert checked == len(expected)
     verdict = ok(h.client.get("/audit/verify", headers=h.headers("auditor", None, "Kiểm toán viên")))
     assert verdict["status"] == "intact" and verdict["entries"] >= len(expected)
 
@@ -79,23 +68,7 @@ class _Settled:
         self.committed: dict[str, dict[str, tuple[str, str]]] = {}
 
     def __call__(self) -> bool:
-        previous, self.committed = self.committed, {name: _outbox(self.h, name) for name in SERVICES}
+        runtimes = self.h.system.runtimes
+        previous, self.committed = self.committed, {name: outbox_events(runtimes[name].engine) for name in SERVICES}
         ids = {event_id for events in self.committed.values() for event_id in events}
-        return self.committed == previous and ids <= set(_entries(self.audit))
-
-
-def _outbox(h: Harness, service: str) -> dict[str, tuple[str, str]]:
-    with h.system.runtimes[service].engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT event_id, body FROM outbox")).all()
-    return {row.event_id: (json.loads(row.body)["type"], json.loads(row.body)["subject"]) for row in rows}
-
-
-def _transitions(h: Harness, service: str) -> list[sa.Row]:
-    with h.system.runtimes[service].engine.connect() as conn:
-        return list(conn.execute(sa.text("SELECT * FROM transitions ORDER BY id")).all())
-
-
-def _entries(engine: sa.Engine) -> dict[str, tuple[str, str, dict]]:
-    with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT event_id, type, subject, payload FROM entries")).all()
-    return {row.event_id: (row.type, row.subject, json.loads(row.payload)) for row in rows}
+        return self.committed == previous and ids <= set(audit_entries(self.audit))
