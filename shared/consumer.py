@@ -8,6 +8,13 @@
   meanwhile and the consumer goes on with other messages, so one failing event does not stall the queue.
   After the last try it is published to the service's dead-letter queue with the reason, then acknowledged.
 - If the process dies at any point before the ack, the broker delivers the message again.
+
+Messages are applied in batches: what the prefetch has delivered (up to ``batch`` messages) is applied in one
+transaction, each event in its own savepoint with its inbox row, committed once, and only then acknowledged, each
+message by its own ack. A commit per event was the consumer's ceiling; one per batch is not. The guarantees are
+those of one event at a time: an event that fails undoes only its savepoint and takes the retry path; a batch
+whose commit fails is applied again one event at a time; the inbox is read inside the transaction, so the same
+event twice in one batch is applied once; events are applied in the order they were delivered.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +39,17 @@ from shared.events import Catalogue, Event, InvalidEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, UnitOfWork], object]
-UnitOfWorkFactory = Callable[[Event], UnitOfWork]
+UnitOfWorkFactory = Callable[[Event | None], UnitOfWork]  # the cause; a batch's has none, each savepoint its own
 
 # Headers of a dead letter: enough for an operator to decide, and for a replay to find its way back.
 DEAD_REASON = "x-thidua-reason"
 DEAD_QUEUE = "x-thidua-queue"
 DEAD_ATTEMPTS = "x-thidua-attempts"
 DEAD_AT = "x-thidua-dead-lettered-at"
+
+# How long a batch waits for the next message the broker has already sent: enough to read what is in the
+# socket, short enough that a lone event is not held back.
+GATHER_SECONDS = 0.002
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,7 @@ class ServiceConsumer(ConsumerMixin):
         *,
         policy: RetryPolicy = RetryPolicy(),
         prefetch: int = 32,
+        batch: int = 32,
         monotonic: Callable[[], float] = time.monotonic,
     ):
         self.service = service
@@ -99,13 +111,18 @@ class ServiceConsumer(ConsumerMixin):
         self.clock = clock
         self.policy = policy
         self.prefetch = prefetch
+        self.batch = min(batch, prefetch)
         self.monotonic = monotonic
         self._retries: list[_Retry] = []
         self._seq = itertools.count()
         self._publisher: Connection | None = None
+        self._consuming: Connection | None = None
+        self._gathered: list[tuple[Event, Message]] = []
         self.applied = 0
         self.duplicates = 0
         self.dead_lettered = 0
+        self.batches = 0
+        self.largest_batch = 0
 
     # -- kombu wiring ---------------------------------------------------------------------------------------
 
@@ -123,6 +140,18 @@ class ServiceConsumer(ConsumerMixin):
     def on_connection_revived(self) -> None:
         # Unacknowledged messages of a lost connection come back from the broker; forget their retries.
         self._retries.clear()
+        self._gathered.clear()
+
+    def on_consume_ready(self, connection: Connection, channel: Any, consumers: list[Consumer], **kwargs: Any) -> None:
+        self._consuming = connection  # the mixin's own clone of ``self.connection``, where deliveries arrive
+
+    def consume(self, *args: Any, **kwargs: Any) -> Iterator[None]:
+        """The mixin's loop, and after each delivery: gather what else has arrived, then apply it as one batch.
+        Nothing stays gathered between two turns of the loop, so stopping never strands a message."""
+        for _ in super().consume(*args, **kwargs):
+            self._gather()
+            self._apply_gathered()
+            yield
 
     def on_iteration(self) -> None:
         self._run_due_retries()
@@ -145,8 +174,59 @@ class ServiceConsumer(ConsumerMixin):
         if self.subscription.handler_for(event.type) is None:
             self._dead_letter(message, f"{self.service} has no handler for {event.type}", attempts=1)
             return
-        self._attempt(event, message, attempt=1)
+        self._gathered.append((event, message))
+
+    def _gather(self) -> None:
+        while self._gathered and len(self._gathered) < self.batch and self._consuming is not None:
+            try:
+                self._consuming.drain_events(timeout=GATHER_SECONDS)
+            except TimeoutError:
+                return
+
+    def _apply_gathered(self) -> None:
+        gathered, self._gathered = self._gathered, []
+        if not gathered:
+            return
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(gathered))
+        try:
+            outcomes = self.apply_batch([event for event, _ in gathered])
+        except Exception as err:  # the commit failed: nothing of the batch is kept; one event at a time instead
+            log.warning("%s: a batch of %d failed to commit, applying one by one: %s", self.service, len(gathered), err)
+            for event, message in gathered:
+                self._attempt(event, message, attempt=1)
+            return
+        for (event, message), outcome in zip(gathered, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                self._failed(event, message, 1, outcome)
+                continue
+            message.ack()  # each its own: ``multiple`` would also acknowledge the messages held for a retry
+            if outcome:
+                self.applied += 1
+            else:
+                self.duplicates += 1
         self._run_due_retries()
+
+    def apply_batch(self, events: list[Event]) -> list[bool | Exception]:
+        """Apply ``events`` in one transaction, each in its own savepoint, and commit once. Per event: True when
+        applied, False when the inbox shows it was applied before, or the exception that undid it alone."""
+        outcomes: list[bool | Exception] = []
+        with self.unit_of_work(None) as uow:
+            for event in events:
+                handler = self.subscription.handler_for(event.type)
+                assert handler is not None
+                if uow.already_handled(event):
+                    outcomes.append(False)
+                    continue
+                try:
+                    with uow.savepoint(event):
+                        handler(event, uow)
+                except Exception as err:
+                    outcomes.append(err)
+                    continue
+                outcomes.append(True)
+            uow.commit()
+        return outcomes
 
     def apply(self, event: Event) -> bool:
         """Apply ``event`` once: False when the inbox shows it was applied before."""
@@ -163,37 +243,25 @@ class ServiceConsumer(ConsumerMixin):
         try:
             applied = self.apply(event)
         except Exception as err:
-            if attempt >= self.policy.attempts:
-                log.error(
-                    "%s: %s %s failed %d times, dead-lettering: %s",
-                    self.service,
-                    event.type,
-                    event.id,
-                    attempt,
-                    err,
-                )
-                self._dead_letter(message, f"{type(err).__name__}: {err}", attempts=attempt)
-            else:
-                delay = self.policy.delay(attempt)
-                log.warning(
-                    "%s: %s %s failed (try %d), again in %.2fs: %s",
-                    self.service,
-                    event.type,
-                    event.id,
-                    attempt,
-                    delay,
-                    err,
-                )
-                heapq.heappush(
-                    self._retries,
-                    _Retry(self.monotonic() + delay, next(self._seq), attempt + 1, message, event),
-                )
+            self._failed(event, message, attempt, err)
             return
         message.ack()
         if applied:
             self.applied += 1
         else:
             self.duplicates += 1
+
+    def _failed(self, event: Event, message: Message, attempt: int, err: Exception) -> None:
+        """Try ``event`` again after a back-off, or dead-letter it after the last try."""
+        if attempt >= self.policy.attempts:
+            log.error("%s: %s %s failed %d times, dead-lettering: %s", self.service, event.type, event.id, attempt, err)
+            self._dead_letter(message, f"{type(err).__name__}: {err}", attempts=attempt)
+            return
+        delay = self.policy.delay(attempt)
+        log.warning(
+            "%s: %s %s failed (try %d), again in %.2fs: %s", self.service, event.type, event.id, attempt, delay, err
+        )
+        heapq.heappush(self._retries, _Retry(self.monotonic() + delay, next(self._seq), attempt + 1, message, event))
 
     def _run_due_retries(self) -> None:
         while self._retries and self._retries[0].due <= self.monotonic():

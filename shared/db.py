@@ -8,7 +8,8 @@ For a consumed event it also writes the inbox row that makes a redelivery a no-o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -200,12 +201,14 @@ class UnitOfWork:
         self._on_commit = on_commit
         self.campaigns: Mapping[str, Campaign] = campaigns or {}
         self._events: list[Event] = []
+        self._kept: list[Event] = []
         self.committed = False
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._events = []
+        self._kept = []
         self._changes: list[StateChange] = []
         self.committed = False
         # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
@@ -260,16 +263,41 @@ class UnitOfWork:
         inbox = self.tables.inbox
         return self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id == event.id)).first() is not None
 
+    @contextmanager
+    def savepoint(self, cause: Event) -> Iterator[None]:
+        """Apply one consumed event of a batch in its own savepoint: its effect, history, outgoing events and inbox
+        row are written when the block ends well, and a failure undoes that event alone, so the rest of the batch
+        commits together at :meth:`commit`.
+
+        The session forgets its objects after each event, so nothing one event loaded (or a failed one left half
+        changed) is seen by the next: each starts from the database, as it would in a unit of work of its own.
+        """
+        self.cause = cause
+        self.correlation_id = cause.correlation_id
+        nested = self.session.begin_nested()
+        try:
+            yield
+            events = self._write_all()
+            nested.commit()
+        except BaseException:
+            nested.rollback()
+            raise
+        finally:
+            self.cause = None
+            self._events, self._changes = [], []
+            self.session.expunge_all()
+        self._kept.extend(events)
+
     def commit(self) -> list[Event]:
         """Write the history, the outbox and (for a consumed event) the inbox row with the state; commit."""
         try:
-            events = self._write_all()
+            events = self._kept + self._write_all()
             self.session.commit()
         except StaleDataError as err:
             self.session.rollback()
             raise ConcurrentUpdate(str(err)) from err
         self.committed = True
-        self._events = []
+        self._events, self._kept = [], []
         if events:
             self._on_commit()
         return events

@@ -105,6 +105,12 @@ def close_ticket(title: str, uow: UnitOfWork) -> None:
     ticket.close(CLERK, uow.now(), reason="xong")
 
 
+def reopen_ticket(title: str, uow: UnitOfWork) -> None:
+    ticket = uow.session.get(Ticket, title)
+    assert ticket is not None
+    ticket.reopen(CLERK, uow.now(), reason="chưa xong")
+
+
 def close_and_fail(title: str, uow: UnitOfWork) -> None:
     close_ticket(title, uow)
     raise RuntimeError("the handler fails after the transition")
@@ -122,6 +128,19 @@ tally = sa.Table(
 )
 
 
+journal = sa.Table(
+    "journal",
+    receiver_metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ticket", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(100), nullable=False),
+)
+
+
+class Crash(BaseException):
+    """The process dying where the handler runs: nothing after it in the process happens."""
+
+
 class Faults:
     """Switches a test flips to make the receiver's handler fail."""
 
@@ -131,14 +150,20 @@ class Faults:
     def reset(self) -> None:
         self.failures_left = 0
         self.always = False
+        self.refused: set[str] = set()
+        self.crash_on: str | None = None
         self.calls = 0
         self.lock = threading.Lock()
 
-    def check(self) -> None:
+    def check(self, ticket: str) -> None:
         with self.lock:
             self.calls += 1
+            if ticket == self.crash_on:
+                raise Crash(ticket)
             if self.always:
                 raise RuntimeError("the receiver refuses every ticket")
+            if ticket in self.refused:
+                raise RuntimeError(f"the receiver refuses ticket {ticket}")
             if self.failures_left > 0:
                 self.failures_left -= 1
                 raise ConnectionError("the receiver's database is away")
@@ -147,14 +172,27 @@ class Faults:
 FAULTS = Faults()
 
 
+def note_reopening(event: Event, uow: UnitOfWork) -> None:
+    uow.session.execute(journal.insert().values(ticket=event.subject, type=event.type))
+
+
 def count_closing(event: Event, uow: UnitOfWork) -> None:
-    FAULTS.check()
+    FAULTS.check(event.subject)
+    uow.session.execute(journal.insert().values(ticket=event.subject, type=event.type))
     ticket = event.subject
     updated = uow.session.execute(
         tally.update().where(tally.c.ticket == ticket).values(closings=tally.c.closings + 1)
     ).rowcount
     if not updated:
         uow.session.execute(tally.insert().values(ticket=ticket, closings=1))
+
+
+def journal_of(engine: sa.Engine, ticket: str) -> list[str]:
+    """The types of the ticket's events, in the order the receiver applied them."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(sa.select(journal.c.type).where(journal.c.ticket == ticket).order_by(journal.c.seq)).scalars()
+        )
 
 
 def closings(engine: sa.Engine, ticket: str) -> int:
@@ -174,6 +212,9 @@ class Probe:
 
     def closings(self, ticket: str) -> int:
         return closings(self.receiver.engine, ticket)
+
+    def journal(self, ticket: str) -> list[str]:
+        return journal_of(self.receiver.engine, ticket)
 
     def count(self, runtime: ServiceRuntime, table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
         with runtime.engine.connect() as conn:
@@ -234,4 +275,9 @@ def _spec(name: str, metadata: sa.MetaData, bus, subscription: Subscription) -> 
 
 
 SENDER = _spec("sender", sender_metadata, sender_bus, Subscription(handlers={}))
-RECEIVER = _spec("receiver", receiver_metadata, receiver_bus, Subscription(handlers={"ticket.closed": count_closing}))
+RECEIVER = _spec(
+    "receiver",
+    receiver_metadata,
+    receiver_bus,
+    Subscription(handlers={"ticket.closed": count_closing, "ticket.reopened": note_reopening}),
+)

@@ -219,6 +219,61 @@ def test_a_malformed_message_is_dead_lettered_with_the_reason_and_nothing_crashe
     assert letter.message_id == "poison"
 
 
+# -- batches ---------------------------------------------------------------------------------------------------
+
+
+def test_events_waiting_in_the_queue_are_applied_in_batches_each_once_and_in_order(bus: Probe) -> None:
+    bus.open_and_close("T1")
+    bus.sender.execute(probe.reopen_ticket, "T1")
+    bus.sender.execute(probe.close_ticket, "T1")
+    for title in ("T2", "T3", "T4"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 6, what="all six events")
+    assert consumer.largest_batch > 1, "what the prefetch delivered is applied together"
+    assert consumer.batches < 6
+    assert bus.journal("T1") == ["ticket.closed", "ticket.reopened", "ticket.closed"]
+    assert [bus.closings(t) for t in ("T1", "T2", "T3", "T4")] == [2, 1, 1, 1]
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 6
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0, "every message acknowledged"
+
+
+def test_the_same_event_twice_in_one_batch_is_applied_once(bus: Probe) -> None:
+    for title in ("T1", "T2"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+    bus.sender.relay.resend_all()
+    bus.sender.relay.publish_pending()  # T1, T2, T1, T2 wait in the queue
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied + consumer.duplicates == 4, what="all four deliveries")
+    assert consumer.largest_batch == 4, "all four arrived in one batch"
+    assert (consumer.applied, consumer.duplicates) == (2, 2)
+    assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 2
+
+
+def test_a_poison_event_inside_a_batch_is_dead_lettered_and_the_rest_of_the_batch_applied_once(bus: Probe) -> None:
+    probe.FAULTS.refused = {"T2"}
+    for title in ("T1", "T2", "T3"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 2 and consumer.dead_lettered == 1, what="two applied, one dead")
+    assert consumer.largest_batch == 3
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 0, 1]
+    assert bus.journal("T2") == [], "the failed event's savepoint left nothing behind"
+    with bus.connection() as conn:
+        [letter] = list_dead_letters(conn, bus.topology, "receiver")
+    assert "RuntimeError: the receiver refuses ticket T2" in letter.reason
+    assert letter.attempts == 3
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 2
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0
+
+
 # -- concurrency -----------------------------------------------------------------------------------------------
 
 

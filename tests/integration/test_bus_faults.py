@@ -58,6 +58,74 @@ def test_a_consumer_that_dies_before_its_commit_applies_the_event_once_on_redeli
     assert bus.queued(bus.topology.queue_name("receiver")) == 0
 
 
+def take_unacknowledged(bus: Probe, conn, count: int) -> list:
+    """``count`` messages held unacknowledged on ``conn``, as a consumer holds the batch it is applying."""
+    queue = bus.topology.queue("receiver")(conn.default_channel)
+    taken: list = []
+
+    def take() -> bool:
+        message = queue.get(no_ack=False)
+        if message is not None:
+            taken.append(message)
+        return len(taken) == count
+
+    wait_until(take, what=f"{count} messages in the receiver's queue")
+    return taken
+
+
+def restart(bus: Probe) -> None:
+    """What follows a dead consumer process: RabbitMQ redelivers what it held; the in-memory broker died with the
+    process, and the embedded start-up sends the whole outbox again."""
+    if bus.stack.name == "embedded":
+        assert bus.sender.relay.resend_all() == 3
+        bus.sender.relay.publish_pending()
+
+
+@pytest.mark.parametrize("stack", ["embedded", "production"], indirect=True)
+def test_a_consumer_that_dies_in_a_batch_before_its_commit_has_every_event_redelivered_and_applied_once(
+    bus: Probe,
+) -> None:
+    for title in ("T1", "T2", "T3"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+    probe.FAULTS.crash_on = "T3"
+
+    with bus.connection() as conn:
+        events = [probe.CATALOGUE.from_message(m.decode()) for m in take_unacknowledged(bus, conn, 3)]
+        with pytest.raises(probe.Crash):
+            bus.receiver.consumer(conn).apply_batch(events)  # T1 and T2 applied in their savepoints, then death
+        assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [0, 0, 0], "nothing of the batch committed"
+    # The connection closed without an ack, as when the process dies: the broker delivers all three again.
+    restart(bus)
+
+    probe.FAULTS.crash_on = None
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 3, what="the redelivered batch")
+    assert consumer.duplicates == 0
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0
+
+
+@pytest.mark.parametrize("stack", ["embedded", "production"], indirect=True)
+def test_a_consumer_that_dies_after_a_batch_commit_but_before_the_acks_applies_no_event_twice(bus: Probe) -> None:
+    for title in ("T1", "T2", "T3"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+
+    with bus.connection() as conn:
+        events = [probe.CATALOGUE.from_message(m.decode()) for m in take_unacknowledged(bus, conn, 3)]
+        assert bus.receiver.consumer(conn).apply_batch(events) == [True, True, True]
+        assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+    restart(bus)
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.duplicates == 3, what="the redelivered batch")
+    assert consumer.applied == 0
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+    assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 3
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0
+
+
 @production
 def test_changes_commit_while_the_broker_is_unreachable_and_their_events_follow_when_it_returns(
     make_bus: Callable[..., Probe], proxy: TcpProxy, stack: Stack
