@@ -72,12 +72,6 @@ class Client:
             raise ApiError(method, path, response.status, decoded)
         return decoded, {k.lower(): v for k, v in response.getheaders()}
 
-    def get(self, path: str, token: str, **query: Any) -> Any:
-        return self.call("GET", path, token, query=query or None)[0]
-
-    def post(self, path: str, token: str, body: Any = None) -> Any:
-        return self.call("POST", path, token, json_body=body if body is not None else {})[0]
-
     def pages(self, path: str, token: str, **query: Any) -> Iterator[dict[str, Any]]:
         """Every item of a paginated list, one page in memory at a time."""
         page = 1
