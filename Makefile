@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 NOW ?= 2021-12-01T08:00
 PYTEST := $(BIN)/pytest -ra
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-unit test-integration test-e2e lint format services clean
+.PHONY: run test test-unit test-integration test-e2e test-browser lint format services clean
 
 $(BIN)/thidua: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +19,7 @@ run: $(BIN)/thidua  ## the embedded system, its clock inside the 2021 submission
 	@echo "Set NOW=... to start elsewhere, or run '$(BIN)/thidua run' for today's date."
 	$(BIN)/thidua run --now $(NOW)
 
-test: $(BIN)/thidua  ## unit, integration and end-to-end tests, and the linters
+test: $(BIN)/thidua $(CHROMIUM)  ## unit, integration, end-to-end and browser tests, and the linters
 	$(PYTEST) tests
 	$(MAKE) --no-print-directory lint
 
@@ -30,6 +31,13 @@ test-integration: $(BIN)/thidua
 
 test-e2e: $(BIN)/thidua
 	$(PYTEST) tests/e2e
+
+test-browser: $(BIN)/thidua $(CHROMIUM)  ## the portal in headless Chromium against thidua run; screenshots in tests/artifacts
+	$(PYTEST) tests/browser
+
+$(CHROMIUM):  ## Debian's chromium for the browser tests, installed only when it is missing
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
 lint: $(BIN)/thidua
 	$(BIN)/ruff check .

@@ -57,7 +57,7 @@ function uploads() {
         if (e.lengthComputable) { bar.value = Math.round((e.loaded * 100) / e.total); }
       });
       request.addEventListener("load", function () {
-        if (request.status < 300) { window.location.reload(); return; }
+        if (request.status < 300) { window.location.assign(form.dataset.after); return; }
         let text = "Không tải lên được; vui lòng thử lại.";
         try { text = JSON.parse(request.responseText).message || text; } catch (ignored) { /* keep the default */ }
         fail(text);
