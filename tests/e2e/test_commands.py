@@ -49,7 +49,8 @@ def test_thidua_run_serves_everything_accepts_its_own_tokens_and_stops_cleanly_o
     assert f"thidua đang chạy tại {base}" in output
     assert "01/12/2021 08:0" in output, "the clock starts at --now, in local time"
     assert "Đã dừng" in output
-    assert sorted(p.name for p in data_dir.glob("*.db")) == ["audit.db", "awards.db", "intake.db", "portal.db", "review.db"]
+    databases = sorted(p.name for p in data_dir.glob("*.db"))
+    assert databases == ["audit.db", "awards.db", "intake.db", "portal.db", "review.db"]
 
     with running(args, env) as process:  # the same data folder: its key, so the same token, still works
         wait_until(lambda: answers(f"{base}/healthz"), timeout=60, what="thidua run to listen again")
