@@ -110,7 +110,7 @@ def test_every_service_has_an_api_and_a_worker_in_compose_after_the_migration() 
 def test_every_service_has_an_api_with_probes_and_a_worker_that_stops_gracefully_in_kubernetes() -> None:
     deployments = {d["metadata"]["name"]: d for d in k8s_kind("Deployment")}
     services = {s["metadata"]["name"]: s for s in k8s_kind("Service")}
-    assert set(deployments) == {f"{n}-{kind}" for n in SERVICE_NAMES for kind in ("api", "worker")}
+    assert set(deployments) == {f"{n}-{kind}" for n in SERVICE_NAMES for kind in ("api", "worker")} | {"portal"}
     for name in SERVICE_NAMES:
         [api] = containers(deployments[f"{name}-api"])
         assert api["command"] == ["thidua", "serve", name]
@@ -142,9 +142,10 @@ def test_the_documents_claim_is_shared_by_every_intake_pod() -> None:
 def test_the_proxy_and_the_ingress_route_every_service_prefix_to_its_api() -> None:
     nginx = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
     upstreams = dict(re.findall(r"upstream (\w+)\s*\{\s*server ([\w-]+):8000;", nginx))
-    routes = dict(re.findall(r"location (/\w+)/\s+\{ proxy_pass http://(\w+); \}", nginx))
+    routes = dict(re.findall(r"location (/\w*?)/?\s+\{ proxy_pass http://(\w+); \}", nginx))
     assert {prefix: upstreams[name] for prefix, name in routes.items()} == {
-        f"/{name}": f"{name}-api" for name in SERVICE_NAMES
+        **{f"/{name}": f"{name}-api" for name in SERVICE_NAMES},
+        "/": "portal",
     }
     [ingress] = k8s_kind("Ingress")
     paths = {
@@ -152,7 +153,19 @@ def test_the_proxy_and_the_ingress_route_every_service_prefix_to_its_api() -> No
         for rule in ingress["spec"]["rules"]
         for path in rule["http"]["paths"]
     }
-    assert paths == {f"/{name}": f"{name}-api" for name in SERVICE_NAMES}
+    assert paths == {**{f"/{name}": f"{name}-api" for name in SERVICE_NAMES}, "/": "portal"}
+
+
+def test_the_portal_runs_on_its_own_and_calls_the_apis_through_the_proxy() -> None:
+    portal = compose()["services"]["portal"]
+    assert portal["command"] == ["thidua", "serve", "portal"]
+    assert portal["environment"]["THIDUA_API_URL"] == "http://proxy:8080"
+    assert portal["environment"]["THIDUA_SECRET_KEY"].startswith("${THIDUA_SECRET_KEY:?"), "it signs the tokens"
+    [deployment] = [d for d in k8s_kind("Deployment") if d["metadata"]["name"] == "portal"]
+    [container] = containers(deployment)
+    assert container["command"] == ["thidua", "serve", "portal"]
+    assert {v["name"]: v["value"] for v in container["env"]}["THIDUA_API_URL"].startswith("https://")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
 
 def test_the_proxy_takes_uploads_as_large_as_the_api_allows() -> None:
@@ -182,7 +195,7 @@ def _resolve(arguments: list[str]) -> None:
 def test_every_command_the_manifests_run_is_one_thidua_has() -> None:
     commands = [service["command"] for service in compose()["services"].values() if "command" in service]
     thidua_commands = [c for c in commands if isinstance(c, list) and c[0] == "thidua"] + list(k8s_commands())
-    assert len(thidua_commands) == 2 * (1 + 2 * len(SERVICE_NAMES))
+    assert len(thidua_commands) == 2 * (1 + 2 * len(SERVICE_NAMES) + 1)  # migration, API and worker each, portal
     for arguments in thidua_commands:
         _resolve(arguments)
     with pytest.raises(click.BadParameter):
