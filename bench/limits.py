@@ -5,7 +5,7 @@
 - **publish, a confirm per message**: what the outbox relay did before batching (kombu with ``confirm_publish``,
   where py-amqp waits for the broker's ack after every ``basic_publish``);
 - **publish, a confirm per batch**: the channel in confirm mode, a batch published, then one wait until the broker
-  acknowledged every delivery tag of it (RabbitMQ's ack may cover many with ``multiple``);
+  acknowledged every delivery tag of it (RabbitMQ's ack may cover many with ``multiple``), as the relay now does;
 - **consume with acks**: the messages already queued, prefetch 32, one ack per message;
 - **one commit per message**: a small INSERT and a COMMIT each, psycopg alone;
 - **the bare pipeline**: consume → INSERT + COMMIT → publish with a confirm → ack, one message at a time: the
@@ -28,6 +28,7 @@ from kombu.message import Message
 from sqlalchemy.engine import make_url
 
 from bench.rig import AMQP_URL, POSTGRES_URL, SAMPLE_EVENT, load, postgres_databases, rate
+from shared.bus import BatchPublisher
 from shared.migrations import ensure_database
 
 PREFETCH = 32
@@ -88,32 +89,20 @@ def publish_each(url: str, wire: Wire, count: int) -> float:
 
 
 def publish_batched(url: str, wire: Wire, count: int, batch: int) -> float:
-    with Connection(url) as connection:
-        channel = connection.default_channel
-        channel.confirm_select()
-        confirmed = {"tag": 0}
-
-        def on_ack(tag: int, multiple: bool) -> None:
-            confirmed["tag"] = max(confirmed["tag"], tag)
-
-        def on_nack(tag: int, multiple: bool) -> None:
-            raise RuntimeError(f"the broker refused delivery {tag}")
-
-        channel.events["basic_ack"].add(on_ack)
-        channel.events["basic_nack"].add(on_nack)
-        producer = Producer(channel)
+    """The relay's own publisher (``shared.bus.BatchPublisher``): a thin layer over py-amqp's confirm mode."""
+    publisher = BatchPublisher(url)
+    try:
         started = time.perf_counter()
-        sent = 0
-        while sent < count:
-            for _ in range(min(batch, count - sent)):
-                producer.publish(
-                    SAMPLE_EVENT, exchange=wire.exchange, routing_key="dossier.submitted", message_id=str(sent),
-                    content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-                )  # fmt: skip
-                sent += 1
-            while confirmed["tag"] < sent:
-                connection.drain_events(timeout=10)
+        for n in range(count):
+            publisher.publish(
+                SAMPLE_EVENT, exchange=wire.exchange, routing_key="dossier.submitted", message_id=str(n),
+                content_type="application/json", content_encoding="utf-8", delivery_mode=2,
+            )  # fmt: skip
+            if (n + 1) % batch == 0 or n + 1 == count:
+                publisher.wait_for_confirms()
         return rate(count, time.perf_counter() - started)
+    finally:
+        publisher.release()
 
 
 def consume(url: str, wire: Wire, count: int, on_each: Callable[[Message], None] | None = None) -> float:

@@ -13,10 +13,12 @@ published before the queues that must keep it exist.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange, Producer, Queue
 
 # RabbitMQ gives up on a message redelivered this often (a consumer that crashes on it each time) and
 # dead-letters it; the consumer's own retry limit normally acts long before.
@@ -82,10 +84,74 @@ class Topology:
             self.dead_letter_queue(service)(channel).declare()
 
 
-def connect(url: str) -> Connection:
-    """A kombu connection that waits for the broker's confirm of every publish (RabbitMQ)."""
+def connect(url: str, *, confirm_each: bool = True) -> Connection:
+    """A kombu connection that waits for the broker's confirm of every publish (RabbitMQ), unless the caller waits
+    for a batch's confirms itself (:class:`BatchPublisher`)."""
     if url.startswith("memory://"):
         # The memory transport polls; the default second would make every hop a second late. It has no host,
         # but kombu warns on every connection without one.
         return Connection("memory://localhost/", transport_options={"polling_interval": 0.01})
-    return Connection(url, transport_options={"confirm_publish": True}, heartbeat=30, connect_timeout=5)
+    return Connection(url, transport_options={"confirm_publish": confirm_each}, heartbeat=30, connect_timeout=5)
+
+
+class Unconfirmed(Exception):
+    """The broker refused a message of the batch, or did not confirm it in time: the batch is not sent."""
+
+
+class BatchPublisher:
+    """Publishes a batch of messages, then waits once until the broker has confirmed every one of them.
+
+    py-amqp's ``confirm_publish`` waits for the broker's ack after each message: a round trip and a quorum-queue
+    write per message. Here the channel is put in confirm mode and the messages go out back to back; the broker
+    numbers them (delivery tags from 1 on the channel) and acks them, often many at once (``multiple``). The batch
+    counts as sent only when the highest tag is acked; a nack or the timeout raises :class:`Unconfirmed`. The
+    memory transport has no confirms: a publish there is in the queue when it returns.
+    """
+
+    def __init__(self, url: str):
+        self.connection = connect(url, confirm_each=False)
+        self.connection.ensure_connection(max_retries=1)
+        channel: Any = self.connection.default_channel  # py-amqp's channel on RabbitMQ: confirm mode, its events
+        self.producer = Producer(channel)
+        self._confirms = self.connection.transport.driver_type == "amqp"
+        self._published = 0
+        self._unconfirmed: set[int] = set()
+        self._refused: int | None = None
+        if self._confirms:
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+
+    def publish(self, body: str, **options: object) -> None:
+        self.producer.publish(body, retry=False, timeout=PUBLISH_TIMEOUT, **options)
+        self._published += 1
+        if self._confirms:
+            self._unconfirmed.add(self._published)
+
+    def wait_for_confirms(self, timeout: float = PUBLISH_TIMEOUT) -> None:
+        """Return once everything published so far is confirmed; raise :class:`Unconfirmed` otherwise."""
+        if not self._confirms:
+            return
+        deadline = time.monotonic() + timeout
+        while self._unconfirmed and self._refused is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Unconfirmed(f"{len(self._unconfirmed)} messages unconfirmed after {timeout}s")
+            try:
+                self.connection.drain_events(timeout=left)
+            except TimeoutError:
+                continue
+        if self._refused is not None:
+            raise Unconfirmed(f"the broker refused delivery {self._refused}")
+
+    def _on_ack(self, tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {waiting for waiting in self._unconfirmed if waiting > tag}
+        else:
+            self._unconfirmed.discard(tag)
+
+    def _on_nack(self, tag: int, multiple: bool) -> None:
+        self._refused = tag
+
+    def release(self) -> None:
+        self.connection.release()

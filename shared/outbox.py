@@ -3,8 +3,10 @@
 A service's every process runs one relay thread. A commit wakes the relay of its own process at once; a poll
 picks up what another process committed, or what waited while the broker was away. On PostgreSQL the relay
 claims its batch with ``FOR UPDATE SKIP LOCKED``, so relays of several processes never send the same rows at
-the same time. A crash between the broker's confirm and the "sent" mark sends a row again: consumers' inboxes
-make that harmless.
+the same time. The batch is published back to back and the relay waits once for the broker to confirm all of it
+(a wait per message was its ceiling); rows are marked sent only after that. A crash between the broker's confirm
+and the "sent" mark, or a batch of which the broker confirmed only part, sends rows again: consumers' inboxes make
+that harmless.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import threading
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from kombu import Connection, Producer
 from sqlalchemy.engine import Engine
 
-from shared.bus import PUBLISH_TIMEOUT, Topology, connect
+from shared.bus import BatchPublisher, Topology
 from shared.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,7 @@ class OutboxRelay:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._connection: Connection | None = None
-        self._producer: Producer | None = None
+        self._publisher: BatchPublisher | None = None
         self.published = 0
         self.failures = 0
         self.on_published: Callable[[int], None] = lambda count: None
@@ -107,9 +107,9 @@ class OutboxRelay:
             rows = conn.execute(claim).all()
             if not rows:
                 return 0
-            producer = self._ensure_producer()
+            publisher = self._ensure_publisher()
             for row in rows:
-                producer.publish(
+                publisher.publish(
                     row.body,
                     exchange=self.topology.events,
                     routing_key=row.type,
@@ -117,10 +117,8 @@ class OutboxRelay:
                     content_type="application/json",
                     content_encoding="utf-8",
                     delivery_mode=2,
-                    retry=False,
-                    timeout=PUBLISH_TIMEOUT,
-                    confirm_timeout=PUBLISH_TIMEOUT,
                 )
+            publisher.wait_for_confirms()
             conn.execute(
                 outbox.update().where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=self.clock.now())
             )
@@ -143,20 +141,17 @@ class OutboxRelay:
             ).scalar_one()
             return int(count)
 
-    def _ensure_producer(self) -> Producer:
-        if self._producer is None:
-            connection = connect(self.broker_url)
-            connection.ensure_connection(max_retries=1)
-            self.topology.declare(connection)
-            self._connection = connection
-            self._producer = Producer(connection.default_channel)
-        return self._producer
+    def _ensure_publisher(self) -> BatchPublisher:
+        if self._publisher is None:
+            publisher = BatchPublisher(self.broker_url)
+            self.topology.declare(publisher.connection)
+            self._publisher = publisher
+        return self._publisher
 
     def _disconnect(self) -> None:
-        if self._connection is not None:
+        if self._publisher is not None:
             try:
-                self._connection.release()
+                self._publisher.release()
             except Exception:  # already broken; nothing left to release
                 log.debug("%s: release of a broken connection failed", self.name, exc_info=True)
-        self._connection = None
-        self._producer = None
+        self._publisher = None

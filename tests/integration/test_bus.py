@@ -101,6 +101,18 @@ def test_the_relay_thread_sends_a_commit_at_once_without_waiting_for_its_poll(bu
     assert bus.closings("T1") == 1
 
 
+def test_the_relay_marks_a_batch_sent_once_the_broker_has_confirmed_all_of_it(bus: Probe) -> None:
+    for n in range(40):
+        bus.open_and_close(f"T{n}")
+
+    assert bus.sender.relay.publish_pending() == 40, "one round, one wait for the confirms"
+    assert bus.sender.relay.pending() == 0
+    assert bus.queued(bus.topology.queue_name("receiver")) == 40
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 40, what="the whole batch")
+    assert sum(bus.closings(f"T{n}") for n in range(40)) == 40
+
+
 # -- consume ---------------------------------------------------------------------------------------------------
 
 
