@@ -18,6 +18,7 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
+        self.refused = 0  # connections turned away while cut: proof that a client really met the fault
         threading.Thread(target=self._accept, daemon=True).start()
 
     def cut(self) -> None:
@@ -43,6 +44,7 @@ class TcpProxy:
             except OSError:
                 return
             if not self._up.is_set():
+                self.refused += 1
                 _close(client)
                 continue
             try:
