@@ -1,0 +1,97 @@
+"""A synthetic campaign played end to end against the system as production runs it, timed, with its memory.
+
+    .venv/bin/python -m bench.campaign --units 10000
+
+The four services run as separate processes (``thidua serve`` under gunicorn and ``thidua worker`` each) on
+RabbitMQ and PostgreSQL, sharing one clock file that the simulator turns; ``thidua simulate --url …`` plays the
+campaign through the HTTP routes in its own process. Every process's peak resident memory (VmHWM from
+/proc/<pid>/status) is sampled each second, and printed as it stood at 25, 50, 75 and 100 % of the run: a peak
+that stops growing shows memory staying flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from datetime import time as time_of_day
+from pathlib import Path
+
+from bench.processes import THIDUA, Deployment, deployment
+from bench.rig import MemorySampler, load
+from services.simulator.synthetic import write_synthetic_campaign
+from shared.clock import LOCAL_TZ, write_clock_file
+
+SIMULATOR = "simulator"
+
+
+@dataclass
+class CampaignRun:
+    units: int
+    seconds: float
+    peaks: list[tuple[float, dict[str, float]]]
+    tail: list[str]
+    load: str
+
+
+def play(units: int, seed: int, api_workers: int, clients: int, timeout: float) -> CampaignRun:
+    """Write the campaign and set the clock where every process will read them, start the system, play."""
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as shared:
+        campaigns, clock = Path(shared) / "campaigns", Path(shared) / "clock"
+        _, campaign = write_synthetic_campaign(units, seed, campaigns)
+        write_clock_file(clock, datetime.combine(date(campaign.year, 12, 1), time_of_day(7), tzinfo=LOCAL_TZ))
+        settings = {"THIDUA_CAMPAIGNS_DIR": str(campaigns), "THIDUA_CLOCK_FILE": str(clock)}
+        with deployment(api_workers=api_workers, extra_env=settings) as system:
+            return _play(system, units, seed, clients, timeout)
+
+
+def _play(system: Deployment, units: int, seed: int, clients: int, timeout: float) -> CampaignRun:
+    command = [THIDUA, "simulate", "--url", system.url("intake"), "--units", str(units), "--seed", str(seed)]
+    for service in ("review", "awards", "audit"):
+        command += ["--service-url", f"{service}={system.url(service)}"]
+    command += ["--workers", str(clients), "--timeout", str(timeout)]
+    started = time.monotonic()
+    simulator = subprocess.Popen(command, env=system.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    with MemorySampler({**system.pids(), SIMULATOR: simulator.pid}) as memory:
+        assert simulator.stdout is not None
+        for line in simulator.stdout:
+            lines.append(line.rstrip())
+            print(f"  [{time.monotonic() - started:7.1f} s] {line.rstrip()}", flush=True)
+        simulator.wait()
+    seconds = time.monotonic() - started
+    if simulator.returncode != 0:
+        raise RuntimeError(f"the simulator failed ({simulator.returncode}); the processes' logs: {system.folder}")
+    return CampaignRun(units, seconds, memory.peaks_at(), lines[-8:], load())
+
+
+def report(run: CampaignRun) -> None:
+    print(f"campaign of {run.units:,} units end to end: {run.seconds / 60:,.1f} min ({run.load})")
+    for line in run.tail:
+        print(f"  {line}")
+    if not run.peaks:
+        return
+    names = sorted(run.peaks[-1][1])
+    print("| process | " + " | ".join(f"peak at {fraction:.0%}" for fraction, _ in run.peaks) + " |")
+    print("|---|" + "---:|" * len(run.peaks))
+    for name in names:
+        cells = " | ".join(f"{peaks.get(name, 0):,.0f} MB" for _, peaks in run.peaks)
+        print(f"| {name} | {cells} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--api-workers", type=int, default=1, help="gunicorn workers per service (4 threads each).")
+    parser.add_argument("--clients", type=int, default=8, help="The simulator's parallel HTTP clients.")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="Longest wait for async work, seconds.")
+    args = parser.parse_args(argv)
+    report(play(args.units, args.seed, args.api_workers, args.clients, args.timeout))
+
+
+if __name__ == "__main__":
+    main()
