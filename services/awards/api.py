@@ -73,6 +73,15 @@ def open_session(body: dict[str, Any]) -> Any:
     return _session(session.id), 201
 
 
+@blueprint.get("/sessions")
+@requires(*READERS)
+@blueprint.arguments(ProposalQuery, location="query")
+def list_sessions(query: dict[str, Any]) -> Any:
+    """The council's sessions, newest first, with their state."""
+    with current_runtime().session() as session:
+        return queries.sessions(session, query.get("campaign"))
+
+
 @blueprint.get("/sessions/<session_id>")
 @requires(*READERS)
 def get_session(session_id: str) -> Any:

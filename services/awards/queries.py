@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.orm import Session as OrmSession
 
-from services.awards.domain import CANDIDATE, PROPOSAL, Candidate, Proposal, Session
+from services.awards.domain import CANDIDATE, PROPOSAL, SESSION, Candidate, Proposal, Session
 from services.awards.models import awards, candidates, decisions
 from services.awards.models import proposals as proposals_table
+from services.awards.models import sessions as sessions_table
 from shared.campaigns import Campaign
 from shared.money import format_vnd, vnd_in_words
 
@@ -53,6 +54,25 @@ def _candidate(c: Candidate) -> dict[str, Any]:
         "prize_rank": c.prize_rank,
         "outcome": c.outcome,
     }
+
+
+def sessions(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]:
+    """The council's sessions, newest first: how a member finds the one in progress without being told its id."""
+    query = sa.select(Session).order_by(sessions_table.c.opened_at.desc(), sessions_table.c.id)
+    if campaign:
+        query = query.where(sessions_table.c.campaign == campaign)
+    return [
+        {
+            "id": s.id,
+            "campaign": s.campaign,
+            "proposal_id": s.proposal_id,
+            "state": s.state.value,
+            "state_name": SESSION.state_names[s.state.value],
+            "present": len(s.present),
+            "opened_at": s.opened_at.isoformat(),
+        }
+        for s in session.execute(query).scalars()
+    ]
 
 
 def session_view(session: OrmSession, council_session: Session, campaign: Campaign) -> dict[str, Any]:

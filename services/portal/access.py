@@ -18,7 +18,7 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, g, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from services.portal.client import ApiClient, Transport
+from services.portal.client import ApiClient, ApiRequest, Transport
 from services.portal.domain import Account
 from services.portal.handlers import live_session
 from services.portal.runtime import PortalRuntime
@@ -51,6 +51,13 @@ def api() -> ApiClient:
         abort(401)
     transport: Transport = current_app.extensions["thidua.transport"]
     return ApiClient(transport, portal().tokens, principal_of(person))
+
+
+def relay(path: str, **query: Any) -> Response:
+    """A file a service serves (a document, a CSV or XLSX export), passed to the browser as the person's download."""
+    answer = api().call(ApiRequest("GET", path, query))
+    headers = {k: v for k, v in answer.headers.items() if k.lower() in {"content-type", "content-disposition"}}
+    return Response(answer.body, headers=headers)
 
 
 def load_session() -> None:

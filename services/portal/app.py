@@ -19,7 +19,7 @@ from services.portal import formats
 from services.portal.access import account, check_csrf, finish_response, load_session, portal
 from services.portal.client import ApiProblem, Transport
 from services.portal.runtime import PortalRuntime
-from services.portal.views import clerk, common
+from services.portal.views import audit, awards, clerk, common, council, review
 from shared.auth import ROLES
 
 ROLE_NAMES = {
@@ -45,6 +45,17 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem("Tổng quan", "common.dashboard", ROLES),
     NavItem("Hồ sơ của đơn vị", "clerk.dossiers", ("unit_clerk",)),
+    NavItem("Hàng đợi thẩm định", "review.queue", review.REVIEWERS),
+    NavItem("Số liệu chính thức", "review.figures", review.REVIEWERS),
+    NavItem("Xếp hạng", "review.ranking", review.STAFF),
+    NavItem("Phụ lục 2", "review.summary", review.STAFF),
+    NavItem("Đề nghị khen thưởng", "review.proposal", (*review.REVIEWERS, "home_affairs")),
+    NavItem("Tờ trình", "awards.proposals", awards.READERS),
+    NavItem("Phiên họp Hội đồng", "council.sessions", (*council.COUNCIL, "home_affairs")),
+    NavItem("Quyết định", "council.decision", ("council_chair",)),
+    NavItem("Kết quả khen thưởng", "awards.prizes", ROLES),
+    NavItem("Nhật ký", "audit.search", audit.AUDITORS),
+    NavItem("Kiểm tra chuỗi", "audit.verify", audit.AUDITORS),
 ]
 
 ERROR_MESSAGES = {
@@ -62,6 +73,17 @@ NOTICES = {
     "uploaded": "Đã tải tài liệu lên.",
     "submitted": "Đã nộp hồ sơ tới Phòng Văn hóa và Thông tin.",
     "withdrawn": "Đã rút hồ sơ.",
+    "step_approved": "Đã ghi nhận: thông qua bước.",
+    "step_rejected": "Đã ghi nhận: không thông qua bước.",
+    "returned": "Đã trả lại hồ sơ cho đơn vị.",
+    "figures_imported": "Đã nhập số liệu chính thức.",
+    "proposal_sent": "Đã ký và gửi đề nghị tới Phòng Nội vụ.",
+    "appraised": "Đã ghi nhận kết quả thẩm định.",
+    "session_opened": "Đã khai mạc phiên họp.",
+    "voted": "Đã ghi nhận biểu quyết.",
+    "session_closed": "Đã kết thúc phiên họp và kiểm phiếu.",
+    "session_adjourned": "Đã hoãn phiên họp.",
+    "decided": "Đã ban hành quyết định khen thưởng.",
 }
 CSRF_MESSAGE = "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng tải lại trang rồi thử lại."
 
@@ -87,6 +109,8 @@ def create_portal_app(portal: PortalRuntime, transport: Transport, *, behind_pro
     app.context_processor(_page_context)
     app.register_blueprint(common.blueprint)
     app.register_blueprint(clerk.blueprint)
+    for pages in (review, awards, council, audit):
+        app.register_blueprint(pages.blueprint)
     app.register_error_handler(ApiProblem, _api_problem)
     app.register_error_handler(HTTPException, _http_error)
     return app

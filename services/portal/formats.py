@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from fractions import Fraction
 from typing import Any
 
@@ -18,13 +19,18 @@ def as_date(value: Any) -> str:
     if isinstance(value, date):
         return format_local_date(value)
     text = str(value)
-    return format_local_date(date.fromisoformat(text) if len(text) == 10 else parse_instant(text))
+    return format_local_date(date.fromisoformat(text) if len(text) == 10 else instant(text))
 
 
 def as_datetime(value: Any) -> str:
     if not value:
         return "—"
-    return format_local_datetime(value if isinstance(value, datetime) else parse_instant(str(value)))
+    return format_local_datetime(value if isinstance(value, datetime) else instant(str(value)))
+
+
+def instant(text: str) -> datetime:
+    """An instant as an API writes it: ISO 8601, or the HTTP date some JSON encoders give (``Wed, 01 Dec …``)."""
+    return parsedate_to_datetime(text) if text[:3].isalpha() else parse_instant(text)
 
 
 def as_money(amount: Any) -> str:

@@ -116,12 +116,19 @@ def _value(field: Field, raw: str) -> tuple[Any, str | None]:
             return None, "Vui lòng nhập một số nguyên không âm, ví dụ 1000."
         return int(digits), None
     if field.kind == "date":
-        found = _DAY.match(raw)
-        try:
-            if found is None:
-                raise ValueError(raw)
-            day = date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
-        except ValueError:
+        day = read_day(raw)
+        if day is None:
             return None, "Vui lòng ghi ngày theo dạng ngày/tháng/năm, ví dụ 12/04/1988."
         return day.isoformat(), None
     return raw, None
+
+
+def read_day(raw: str) -> date | None:
+    """A day as a Vietnamese clerk writes it, dd/mm/yyyy; None when it is not one."""
+    found = _DAY.match(raw.strip())
+    if found is None:
+        return None
+    try:
+        return date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+    except ValueError:
+        return None

@@ -8,3 +8,11 @@ DOSSIER_STATES = {
     "awarded": "Được khen thưởng",
     "not_awarded": "Không được khen thưởng",
 }
+
+NOMINATION_STATES = {
+    "in_review": "Đang thẩm định",
+    "appraised": "Đã thẩm định đạt",
+    "rejected": "Không đạt",
+    "returned": "Đã trả lại đơn vị",
+    "withdrawn": "Đơn vị đã rút",
+}

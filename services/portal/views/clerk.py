@@ -8,19 +8,22 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from services.portal import formats
-from services.portal.access import api, portal, requires_role
-from services.portal.client import ApiProblem, ApiRequest, Upload
+from services.portal.access import api, portal, relay, requires_role
+from services.portal.client import ApiProblem, Upload
 from services.portal.forms import RATES, fields_for, form_values, read_form
 from services.portal.states import DOSSIER_STATES
+from services.portal.views.common import campaign_of
 
 blueprint = Blueprint("clerk", __name__, url_prefix="/dossiers")
 
 KIND_NAMES = {"collective": "Tập thể", "individual": "Cá nhân"}
 ACCEPTED_TYPES = ".pdf,.docx,.doc,.jpg,.jpeg,.png"
 ACCEPTED_TEXT = "PDF, DOCX, DOC, JPEG hoặc PNG"
+# Staff who open a nomination or a proposal and read its documents.
+DOCUMENT_READERS = ("reviewer", "review_head", "home_affairs", "council_member", "council_secretary", "council_chair")
 
 
 @blueprint.get("/")
@@ -45,7 +48,7 @@ def new() -> Any:
     if kind not in KIND_NAMES:
         abort(404)
     client = api()
-    campaign = _campaign(client, request.values.get("campaign"))
+    campaign = campaign_of(client, request.values.get("campaign"))
     if request.method == "GET":
         return _form(campaign, kind, form_values(kind, None), {}, None)
     body, errors = read_form(kind, request.form)
@@ -69,7 +72,7 @@ def show(dossier_id: str) -> Any:
 def edit(dossier_id: str) -> Any:
     client = api()
     dossier = client.get(f"/intake/dossiers/{dossier_id}")
-    campaign = _campaign(client, dossier["campaign"])
+    campaign = campaign_of(client, dossier["campaign"])
     kind = dossier["kind"]
     if request.method == "GET":
         return _form(campaign, kind, form_values(kind, dossier), {}, dossier)
@@ -107,12 +110,10 @@ def upload(dossier_id: str, kind: str) -> Any:
 
 
 @blueprint.get("/<dossier_id>/documents/<kind>")
-@requires_role("unit_clerk")
-def download(dossier_id: str, kind: str) -> Response:
-    query = {"version": request.args.get("version")}
-    answer = api().call(ApiRequest("GET", f"/intake/dossiers/{dossier_id}/documents/{kind}", query))
-    headers = {k: v for k, v in answer.headers.items() if k.lower() in {"content-type", "content-disposition"}}
-    return Response(answer.body, headers=headers)
+@requires_role("unit_clerk", *DOCUMENT_READERS)
+def download(dossier_id: str, kind: str) -> Any:
+    """The unit's own clerk and the staff who read its dossier (intake decides who may, as for anyone)."""
+    return relay(f"/intake/dossiers/{dossier_id}/documents/{kind}", version=request.args.get("version"))
 
 
 @blueprint.post("/<dossier_id>/submit")
@@ -145,7 +146,7 @@ def withdraw(dossier_id: str) -> Any:
 def _show(dossier_id: str, refusal: ApiProblem | None = None, upload_errors: dict[str, str] | None = None) -> str:
     client = api()
     dossier = _named(client.get(f"/intake/dossiers/{dossier_id}"))
-    campaign = _campaign(client, dossier["campaign"])
+    campaign = campaign_of(client, dossier["campaign"])
     deadline = (dossier.get("deadline") or {}).get("date")
     labels = {field.path: field.label for field in fields_for(dossier["kind"])}
     documents = {doc["kind"]: doc for doc in dossier["documents"]}
@@ -217,12 +218,6 @@ def _rates(campaign: dict[str, Any], values: dict[str, str]) -> list[dict[str, A
             }
         )
     return shown
-
-
-def _campaign(client: Any, code: str | None) -> dict[str, Any]:
-    code = code or client.get("/intake/campaigns")[0]["code"]
-    campaign: dict[str, Any] = client.get(f"/intake/campaigns/{code}")
-    return campaign
 
 
 def _named(dossier: dict[str, Any]) -> dict[str, Any]:

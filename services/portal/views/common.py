@@ -8,7 +8,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from services.portal import formats
 from services.portal.access import account, api, clear_session_cookie, portal, set_session_cookie, signed_in
-from services.portal.client import ApiProblem
+from services.portal.client import ApiClient, ApiProblem
 from services.portal.handlers import SignInRefused, close_session, open_session
 from services.portal.handlers import sign_in as check_password
 from services.portal.states import DOSSIER_STATES
@@ -89,6 +89,13 @@ def dashboard() -> Any:
         tracks=_units_by_track(campaign, dossiers, _awards_by_unit(awards)),
         sees_every_unit=not _is_clerk_only(),
     )
+
+
+def campaign_of(client: ApiClient, code: str | None) -> dict[str, Any]:
+    """The campaign a page is about: the one named, else the first the intake API lists."""
+    code = code or client.get("/intake/campaigns")[0]["code"]
+    campaign: dict[str, Any] = client.get(f"/intake/campaigns/{code}")
+    return campaign
 
 
 def _units_by_track(
