@@ -76,7 +76,28 @@ function uploads() {
   });
 }
 
+function liveSections() {
+  // A section marked data-refresh="N" (the council's tally) is fetched again every N seconds and replaced in
+  // place; forms stay outside it, so nothing a member is typing or choosing is lost.
+  document.querySelectorAll("[data-refresh]").forEach(function (section) {
+    const seconds = Number(section.dataset.refresh);
+    function refresh() {
+      fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+        .then(function (answer) { return answer.ok ? answer.text() : null; })
+        .then(function (html) {
+          if (!html) { return; }
+          const fresh = new DOMParser().parseFromString(html, "text/html").getElementById(section.id);
+          if (fresh) { section.innerHTML = fresh.innerHTML; }
+          if (fresh && fresh.dataset.refresh) { window.setTimeout(refresh, seconds * 1000); }
+        })
+        .catch(function () { window.setTimeout(refresh, seconds * 1000); });
+    }
+    window.setTimeout(refresh, seconds * 1000);
+  });
+}
+
 document.addEventListener("DOMContentLoaded", function () {
   liveRates();
   uploads();
+  liveSections();
 });

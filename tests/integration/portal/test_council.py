@@ -1,0 +1,107 @@
+"""Home Affairs' and the council's pages on the embedded stack: the appraisal with a nomination not passed, the
+secretary opening a session, each member's votes and the tally, a refused vote, closing, the chair's decision
+and the final awards with their downloads."""
+
+from __future__ import annotations
+
+import re
+
+from tests.integration.portal.conftest import Portal
+from tests.integration.portal.story import PRESENT, Story
+
+
+def test_home_affairs_passes_the_proposal_with_one_nomination_not_passed_and_its_reason(portal: Portal) -> None:
+    story = Story(portal)
+    ids = story.submitted("hoa-tan", "tu-phap")
+    proposal_id = story.proposed(ids)
+    home = portal.signed_in("noivu")
+    assert f"/proposals/{proposal_id}" in home.open("/proposals/")
+    path = f"/proposals/{proposal_id}"
+    home.open(path)
+
+    returned_empty = home.post(f"{path}/appraisal", {"decision": "return", "reasons": ""})
+    assert returned_empty.status_code == 400
+    assert 'id="appraisal-reasons-error">Vui lòng ghi lý do' in returned_empty.get_data(as_text=True)
+    no_reason = home.post(f"{path}/appraisal", {"decision": "pass", f"not_passed.{ids['tu-phap']}": "yes"})
+    assert no_reason.status_code == 400
+    assert f'id="reason-{ids["tu-phap"]}-error">Vui lòng ghi lý do' in no_reason.get_data(as_text=True)
+
+    form = {"decision": "pass", f"not_passed.{ids['tu-phap']}": "yes", f"reason.{ids['tu-phap']}": "Thiếu xác nhận"}
+    assert home.post(f"{path}/appraisal", form).status_code == 302
+    page = home.open(path)
+    assert 'id="proposal-state">Đã trình hội đồng' in page
+    assert re.search(r"Phòng Tư pháp</a></th>.*?Không được trình hội đồng", page, re.S)
+    assert "Ghi nhận kết quả thẩm định" not in page  # appraised once
+    clerk = portal.signed_in("vanthu.hoa-tan")
+    assert clerk.client.get(path).status_code == 403
+
+
+def test_the_council_opens_votes_sees_the_tally_closes_and_the_chair_decides(portal: Portal) -> None:
+    story = Story(portal)
+    ids = story.submitted("hoa-tan", "an-khanh")
+    story.passed(story.proposed(ids))
+
+    secretary = portal.signed_in("truong-phong-noi-vu")
+    secretary.open("/council/")
+    nobody = secretary.post("/council/", {"campaign": "chau-thanh-2021"})
+    assert nobody.status_code == 400 and 'id="open-error" role="alert">' in nobody.get_data(as_text=True)
+    opened = secretary.post("/council/", {"campaign": "chau-thanh-2021", "present": PRESENT})
+    assert opened.status_code == 302
+    session_path = opened.headers["Location"].split("?")[0]
+    assert "đang họp" in secretary.open("/council/").lower()
+
+    for seat in PRESENT[:4]:
+        member = portal.signed_in(seat)
+        page = member.open(session_path)
+        assert 'data-refresh="5"' in page and "Đủ số lượng tối thiểu" in page
+        for dossier_id in ids.values():
+            voted = member.post(f"{session_path}/votes", {"dossier_id": dossier_id, "choice": "approve"})
+            assert voted.status_code == 302, voted.get_data(as_text=True)
+    page = secretary.open(session_path)
+    tally = re.search(rf'<tr id="tally-{ids["hoa-tan"]}">(.*?)</tr>', page, re.S)
+    assert tally and re.search(r'<td class="number" data-yes>4</td>', tally.group(1))
+
+    chair = portal.signed_in("chu-tich-ubnd")
+    chair.open(session_path)
+    changed = chair.post(f"{session_path}/votes", {"dossier_id": ids["an-khanh"], "choice": "abstain"})
+    assert changed.status_code == 302
+    assert "Không biểu quyết</strong>" in chair.open(session_path)
+    assert chair.post(f"{session_path}/close").status_code == 302
+    closed = chair.open(session_path)
+    assert 'id="session-state">Đã kết thúc' in closed and "Phiếu của tôi" not in closed
+    assert "data-refresh" not in closed
+
+    chair.open("/council/decision")
+    bad = chair.post("/council/decision", {"decision_number": "", "decision_date": "31/02/2021"})
+    assert bad.status_code == 400 and 'id="decision-date-error">Vui lòng ghi ngày' in bad.get_data(as_text=True)
+    empty = chair.post("/council/decision", {"decision_number": "", "decision_date": "20/12/2021"})
+    assert empty.status_code == 400 and 'id="decision-number-error">Độ dài phải từ 1' in empty.get_data(as_text=True)
+    decided = chair.post("/council/decision", {"decision_number": "1234/QĐ-UBND", "decision_date": "20/12/2021"})
+    assert decided.status_code == 302
+
+    prizes = portal.signed_in("vanthu.hoa-tan").open("/prizes")
+    assert "1234/QĐ-UBND" in prizes and "20/12/2021" in prizes
+    assert 'id="awards-total">4.500.000 đồng' in prizes and "Bốn triệu năm trăm ngàn đồng" in prizes
+    download = chair.client.get("/prizes?format=xlsx")
+    assert download.status_code == 200 and download.data[:2] == b"PK"
+
+
+def test_a_member_cannot_vote_on_their_own_units_nomination_and_is_told_next_to_it(portal: Portal) -> None:
+    story = Story(portal)
+    ids = story.submitted("hoa-tan")
+    story.passed(story.proposed(ids))
+    secretary = portal.signed_in("truong-phong-noi-vu")
+    secretary.open("/council/")
+    session_path = secretary.post("/council/", {"campaign": "chau-thanh-2021", "present": PRESENT}).headers["Location"]
+    session_path = session_path.split("?")[0]
+
+    clerk = portal.signed_in("vanthu.hoa-tan")
+    assert clerk.client.get(session_path).status_code == 403
+    stranger = portal.signed_in("noivu")  # Home Affairs reads the session but holds no seat
+    page = stranger.open(session_path)
+    assert "Phiếu của tôi" not in page and "Kết thúc và kiểm phiếu" not in page
+    member = portal.signed_in("pho-chu-tich-ubnd")
+    member.open(session_path)
+    refused = member.post(f"{session_path}/votes", {"dossier_id": ids["hoa-tan"], "choice": "maybe"})
+    assert refused.status_code == 400
+    assert re.search(rf'id="vote-error-{ids["hoa-tan"]}">[^<]+', refused.get_data(as_text=True))
