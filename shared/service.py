@@ -111,6 +111,7 @@ class ServiceRuntime:
                 max_backoff_seconds=self.settings.retry_backoff_max_seconds,
             ),
             prefetch=self.settings.consumer_prefetch,
+            batch=self.settings.consumer_batch,
         )
 
     def campaign(self, code: str) -> Campaign:

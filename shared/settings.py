@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("MAX_UPLOAD_BYTES", "20971520", "Largest document a unit may upload (20 MB)."),
     Setting("CONSUMER_PREFETCH", "32", "Messages a consumer holds unacknowledged at once."),
+    Setting("CONSUMER_BATCH", "32", "Events a consumer applies in one transaction (at most the prefetch)."),
     Setting("RETRY_ATTEMPTS", "5", "Tries of a failing message before it is dead-lettered."),
     Setting("RETRY_BACKOFF_SECONDS", "0.5", "First retry delay; each further try doubles it."),
     Setting("RETRY_BACKOFF_MAX_SECONDS", "30", "Longest delay between two tries."),
@@ -99,6 +100,7 @@ class Settings:
     documents_dir: Path
     max_upload_bytes: int
     consumer_prefetch: int
+    consumer_batch: int
     retry_attempts: int
     retry_backoff_seconds: float
     retry_backoff_max_seconds: float
@@ -137,6 +139,7 @@ class Settings:
             documents_dir=Path(raw["DOCUMENTS_DIR"] or Path(raw["DATA_DIR"]) / "documents").expanduser(),
             max_upload_bytes=_number(raw, "MAX_UPLOAD_BYTES", int, minimum=1),
             consumer_prefetch=_number(raw, "CONSUMER_PREFETCH", int, minimum=1),
+            consumer_batch=_number(raw, "CONSUMER_BATCH", int, minimum=1),
             retry_attempts=_number(raw, "RETRY_ATTEMPTS", int, minimum=1),
             retry_backoff_seconds=_number(raw, "RETRY_BACKOFF_SECONDS", float, minimum=0),
             retry_backoff_max_seconds=_number(raw, "RETRY_BACKOFF_MAX_SECONDS", float, minimum=0),
