@@ -24,8 +24,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as time_of_day
@@ -79,6 +80,13 @@ class Setting:
     @property
     def env(self) -> dict[str, str]:
         return {"THIDUA_CAMPAIGNS_DIR": str(self.folder), "THIDUA_NOW": opening(self.campaign).isoformat()}
+
+
+@contextmanager
+def campaign_setting(units: int) -> Iterator[Setting]:
+    with tempfile.TemporaryDirectory(prefix="bench-submit-") as folder:
+        _, campaign = write_synthetic_campaign(max(units, 2), 11, Path(folder))
+        yield Setting(Path(folder), campaign)
 
 
 def prepare(system: Deployment, campaign: Campaign, count: int, clients: int) -> list[Prepared]:
@@ -255,9 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child:
         child(args.child, args.url, args.clients)
         return
-    with tempfile.TemporaryDirectory(prefix="bench-submit-") as folder:
-        _, campaign = write_synthetic_campaign(max(args.latency + 10, args.load, 2), 11, Path(folder))
-        setting = Setting(Path(folder), campaign)
+    with campaign_setting(max(args.latency + 10, args.load)) as setting:
         if args.latency:
             report_latency(measure_latency(setting, args.latency + 10, args.clients))
         if args.load:
