@@ -8,7 +8,8 @@ the audit queue (bound to everything). Then each service's own ``ServiceConsumer
 as ``thidua worker`` builds it, is started and timed until it has applied all N: review opens a nomination per
 event and emits ``nomination.received`` into its outbox; audit appends each to its hash chain. Each runs twice,
 with batches of one (an event per transaction, as before batching) and with the configured batch, on fresh
-events each time.
+events each time, the two interleaved over ``--rounds`` rounds so that a burst of load on a shared machine hits
+both.
 """
 
 from __future__ import annotations
@@ -147,7 +148,9 @@ def consume_all(system: System, service: str, count: int, batch: int) -> Applied
     return Applied(service, consumer.batch, count, seconds, consumer.batches)
 
 
-def measure(count: int, batch: int, amqp_url: str = AMQP_URL, postgres_url: str = POSTGRES_URL) -> list[Applied]:
+def measure(
+    count: int, batch: int, rounds: int = 2, amqp_url: str = AMQP_URL, postgres_url: str = POSTGRES_URL
+) -> list[Applied]:
     space = namespace()
     with postgres_databases(space.replace("-", "_"), postgres_url) as template:
         settings = Settings.from_env(
@@ -163,7 +166,7 @@ def measure(count: int, batch: int, amqp_url: str = AMQP_URL, postgres_url: str 
             system.upgrade_databases()
             system.declare_topology()
             results = []
-            for run, size in enumerate((1, batch)):
+            for run, size in enumerate((1, batch) * rounds):  # interleaved, so a burst of load hits both
                 publish(system, count, start=run * count)
                 results += [consume_all(system, service, count, size) for service in SERVICES]
             return results
@@ -190,9 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=32, help="The consumer's batch (at most its prefetch).")
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pipeline", type=float, help="The bare pipeline's msgs/s, to print the ratio.")
     args = parser.parse_args(argv)
-    report(measure(args.events, args.batch), args.pipeline)
+    report(measure(args.events, args.batch, args.rounds), args.pipeline)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +28,13 @@ from services.bootstrap import SERVICE_NAMES, topology_for
 from shared.settings import Settings
 
 THIDUA = str(Path(sys.executable).with_name("thidua"))
-FIRST_PORT = 18101
+
+
+def free_port() -> int:
+    """A port nobody listens on now, so that two runs (or a colleague's) never answer for each other."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -102,7 +109,7 @@ def deployment(
             "THIDUA_LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
-        ports = {name: FIRST_PORT + n for n, name in enumerate(SERVICE_NAMES)}
+        ports = {name: free_port() for name in SERVICE_NAMES}
         system = Deployment(folder, env, ports)
         stack.callback(_remove_topology, env)
         system.thidua("db", "upgrade", *services)

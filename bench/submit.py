@@ -34,7 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench.consumer import REPORT
-from bench.processes import Deployment, deployment, wait_ready
+from bench.processes import Deployment, deployment, free_port, wait_ready
 from bench.rig import latency_summary, load
 from services.simulator.client import ApiError, Client
 from services.simulator.synthetic import document, write_synthetic_campaign
@@ -44,7 +44,6 @@ from shared.clock import LOCAL_TZ, FixedClock
 from shared.migrations import ensure_database
 
 DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
-BARE_PORT = 18199
 
 
 @dataclass
@@ -219,16 +218,17 @@ class bare_app:
         self.api_workers = api_workers
 
     def __enter__(self) -> str:
+        port = free_port()
         database = self.system.env["THIDUA_DATABASE_URL"].format(service="bare")
         ensure_database(database)
         command = [
             str(Path(sys.executable).with_name("gunicorn")),
             "--worker-class", "gthread", "--threads", "4", "--workers", str(self.api_workers),
-            "--bind", f"127.0.0.1:{BARE_PORT}", "--access-logfile", "-", "bench.bare_app:create_app()",
+            "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "bench.bare_app:create_app()",
         ]  # fmt: skip
         self.system.env["BENCH_BARE_DATABASE_URL"] = database
         self.system.start("bare", command)
-        url = f"http://127.0.0.1:{BARE_PORT}"
+        url = f"http://127.0.0.1:{port}"
         wait_ready(url)
         return url
 
