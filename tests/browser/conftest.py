@@ -15,6 +15,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,14 @@ def _answers(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """``thidua run`` as an operator starts it, its clock inside the 2021 submission window."""
+    with running_site(tmp_path_factory) as started:
+        yield started
+
+
+@contextmanager
+def running_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """``thidua run`` as an operator starts it, its clock inside the 2021 submission window. A test whose story
+    needs a campaign no other test touches starts one of its own."""
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     port = _free_port()
     log = (data_dir.parent / "thidua-run.log").open("w")
@@ -112,14 +120,18 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
-    """A fresh browser window (its own cookies) at the desktop width, in Vietnamese."""
+    opened = window(browser, site)
+    yield opened
+    opened.context.close()
+
+
+def window(browser: Browser, site: Site) -> Page:
+    """A fresh browser window (its own cookies) at the desktop width, in Vietnamese; its caller closes its context."""
     context = browser.new_context(
         base_url=site.url, viewport={"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]}, locale="vi-VN"
     )
     context.set_default_timeout(15_000)
-    opened = context.new_page()
-    yield opened
-    context.close()
+    return context.new_page()
 
 
 def shoot(page: Page, name: str) -> None:

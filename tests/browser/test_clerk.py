@@ -13,19 +13,9 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, shoot, sign_in
-from tests.integration.harness import COMPLETE_COUNTS, COMPLETE_REPORT, PDF
+from tests.browser.pages import fill_report, type_counts, upload_documents
+from tests.integration.harness import COMPLETE_COUNTS, PDF
 from tests.waiting import wait_until
-
-LABELS = {
-    "report.address": "Địa điểm trụ sở chính",
-    "report.phone": "Điện thoại",
-    "report.structure": "Cơ cấu tổ chức",
-    "report.staff_count": "Tổng số cán bộ, công chức và viên chức",
-    "report.functions": "Chức năng, nhiệm vụ được giao",
-    "report.achievements": "Thành tích đạt được",
-    "report.measures": "Các biện pháp, giải pháp đạt được thành tích",
-}
-DOCUMENTS = ("Tờ trình", "Biên bản họp xét khen thưởng", "Báo cáo thành tích", "Danh sách tóm tắt thành tích nổi bật")
 
 
 def test_a_clerk_prepares_submits_revises_and_resubmits_a_dossier(page: Page, site: Site, tmp_path: Path) -> None:
@@ -40,16 +30,8 @@ def test_a_clerk_prepares_submits_revises_and_resubmits_a_dossier(page: Page, si
     page.get_by_role("link", name="Hồ sơ của đơn vị").click()
     shoot(page, "03-dossiers-empty")
     page.get_by_role("link", name="Lập hồ sơ tập thể").click()
-    for path, label in LABELS.items():
-        page.get_by_label(label, exact=True).fill(str(COMPLETE_REPORT[path.split(".")[1]]))
-    counts = {
-        "Số hồ sơ TTHC xử lý trực tuyến mức 4": COMPLETE_COUNTS["online_case_files"],
-        "Tổng số hồ sơ TTHC": COMPLETE_COUNTS["total_case_files"],
-        "Số TTHC mức 4 có phát sinh hồ sơ trực tuyến": 20,
-        "Tổng số TTHC mức 4": COMPLETE_COUNTS["total_procedures"],
-    }
-    for label, value in counts.items():
-        page.get_by_label(label, exact=True).press_sequentially(str(value))
+    fill_report(page)
+    type_counts(page, {**COMPLETE_COUNTS, "online_procedures": 20})
     expect(page.locator("#rate-case_file_rate")).to_have_text("72,00 %")  # computed as the clerk types
     expect(page.locator("#verdict-procedure_coverage")).to_have_text("Chưa đạt chỉ tiêu")
     page.get_by_label("Số TTHC mức 4 có phát sinh hồ sơ trực tuyến", exact=True).fill("30")
@@ -67,11 +49,7 @@ def test_a_clerk_prepares_submits_revises_and_resubmits_a_dossier(page: Page, si
 
     scan = tmp_path / "to-trinh.pdf"
     scan.write_bytes(PDF)
-    for name in DOCUMENTS:
-        card = page.locator(".documents li", has=page.get_by_role("heading", name=name, exact=True))
-        card.locator("input[type=file]").set_input_files(scan)
-        card.get_by_role("button", name="Tải lên").click()
-        expect(card).to_contain_text("to-trinh.pdf")  # the dossier page opens again once the upload is kept
+    upload_documents(page, scan)
     page.get_by_role("button", name="Nộp hồ sơ").click()
     expect(page.locator("#dossier-state")).to_have_text("Đã nộp")
     shoot(page, "06-dossier-submitted")
