@@ -6,7 +6,8 @@
   and is acknowledged without running the handler again.
 - A handler that raises is tried again after a back-off that doubles each time. The message stays unacknowledged
   meanwhile and the consumer goes on with other messages, so one failing event does not stall the queue.
-  After the last try it is published to the service's dead-letter queue with the reason, then acknowledged.
+  After the last try it is published to the service's dead-letter queue with the reason, then acknowledged;
+  while the service's database is unreachable there is no last try (the back-off stays at its longest).
 - If the process dies at any point before the ack, the broker delivers the message again.
 
 Messages are applied in batches: what the prefetch has delivered (up to ``batch`` messages) is applied in one
@@ -33,7 +34,7 @@ from kombu.mixins import ConsumerMixin
 
 from shared.bus import PUBLISH_TIMEOUT, Topology, connect
 from shared.clock import Clock
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, database_unreachable
 from shared.events import Catalogue, Event, InvalidEvent
 
 log = logging.getLogger(__name__)
@@ -252,8 +253,12 @@ class ServiceConsumer(ConsumerMixin):
             self.duplicates += 1
 
     def _failed(self, event: Event, message: Message, attempt: int, err: Exception) -> None:
-        """Try ``event`` again after a back-off, or dead-letter it after the last try."""
-        if attempt >= self.policy.attempts:
+        """Try ``event`` again after a back-off, or dead-letter it after the last try.
+
+        A database that is away is no fault of the message: it is tried again for as long as that lasts, rather
+        than using up its tries and being dead-lettered with nothing wrong with it.
+        """
+        if attempt >= self.policy.attempts and not database_unreachable(err):
             log.error("%s: %s %s failed %d times, dead-lettering: %s", self.service, event.type, event.id, attempt, err)
             self._dead_letter(message, f"{type(err).__name__}: {err}", attempts=attempt)
             return

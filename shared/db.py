@@ -46,6 +46,14 @@ def campaign_in(campaigns: Mapping[str, Campaign], code: str) -> Campaign:
     return campaign
 
 
+def database_unreachable(err: BaseException) -> bool:
+    """The database could not be reached or dropped the connection: not the request's fault, nor the message's,
+    nor a bug. The same work succeeds once the database is back, so it is answered 503 or tried again later."""
+    if isinstance(err, sa.exc.DBAPIError):
+        return err.connection_invalidated or isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError)
+    return isinstance(err, sa.exc.TimeoutError)  # no pooled connection came free in time
+
+
 class ConcurrentUpdate(Exception):
     """Another writer changed the same record first; the API answers 409 and the client may retry."""
 

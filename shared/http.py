@@ -16,7 +16,6 @@ import swagger_ui_bundle
 from flask import Flask, Response, current_app, jsonify, request, send_from_directory
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import exc as sa_exc
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from shared.auth import TokenAuthority, requires
-from shared.db import ConcurrentUpdate
+from shared.db import ConcurrentUpdate, database_unreachable
 from shared.problems import Problem, validation_problem
 from shared.service import ServiceRuntime
 from shared.statemachine import IllegalTransition, RuleViolation
@@ -183,7 +182,7 @@ def _register_errors(app: Flask) -> None:
     def unexpected(err: Exception) -> Response:
         if isinstance(err, HTTPException):
             return ProblemApi.handle_http_exception(None, err)  # type: ignore[arg-type]
-        if _database_unreachable(err):
+        if database_unreachable(err):
             # Not the request's fault and not a bug: the same request can be tried again once the database is back.
             log.warning("database unavailable on %s %s: %s", request.method, request.path, err)
             response = Problem(
@@ -193,13 +192,6 @@ def _register_errors(app: Flask) -> None:
             return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return Problem(500, "internal_error", "Hệ thống gặp lỗi ngoài dự kiến; vui lòng thử lại sau.").response()
-
-
-def _database_unreachable(err: Exception) -> bool:
-    """The database could not be reached or dropped the connection (not a bug in the request or the code)."""
-    if isinstance(err, sa_exc.DBAPIError):
-        return err.connection_invalidated or isinstance(err, sa_exc.OperationalError | sa_exc.InterfaceError)
-    return isinstance(err, sa_exc.TimeoutError)  # no pooled connection came free in time
 
 
 def create_process_app(
