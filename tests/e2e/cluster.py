@@ -153,7 +153,17 @@ class Process:
 class Cluster:
     """The four services as separate processes on a broker and a database server shared with other tests."""
 
-    def __init__(self, folder: Path, broker_url: str, postgres_admin_url: str, *, start_at: datetime, workers: int = 1):
+    def __init__(
+        self,
+        folder: Path,
+        broker_url: str,
+        postgres_admin_url: str,
+        *,
+        start_at: datetime,
+        workers: int = 1,
+        **settings: str,
+    ):
+        """``settings`` (by THIDUA_ name, lower case) are given to every process, e.g. ``retry_attempts="2"``."""
         self.folder = folder
         self.broker_url = broker_url
         self.admin_url = postgres_admin_url
@@ -175,6 +185,7 @@ class Cluster:
             secret_key=SECRET_KEY,
             clock_file=str(self.clock_file),
             outbox_poll_seconds="0.5",
+            **settings,
         )
         self.processes: dict[str, Process] = {}
         self.proxies: list[TcpProxy] = []
@@ -349,12 +360,12 @@ class Cluster:
 
     def queue_depths(self) -> dict[str, int]:
         """Messages waiting in each service's queue (ready, not yet delivered to a consumer)."""
-        depths = {}
+        return {service: self.depth(self.topology.queue_name(service)) for service in SERVICE_NAMES}
+
+    def depth(self, queue: str) -> int:
         with connect(self.broker_url) as conn:
-            for service in SERVICE_NAMES:
-                _, count, _ = conn.default_channel.queue_declare(self.topology.queue_name(service), passive=True)
-                depths[service] = int(count)
-        return depths
+            _, count, _ = conn.default_channel.queue_declare(queue, passive=True)
+        return int(count)
 
 
 def request(

@@ -37,10 +37,10 @@ def clusters(folder: Path, rabbitmq_url: str, postgres_admin_url: str) -> Iterat
     made: list[Cluster] = []
     failures_before = len(FAILED)
 
-    def make(*, start_at: datetime = CAMPAIGN_START, workers: int = 1) -> Cluster:
+    def make(*, start_at: datetime = CAMPAIGN_START, workers: int = 1, **settings: str) -> Cluster:
         where = folder / f"cluster-{len(made)}"
         where.mkdir(parents=True)
-        cluster = Cluster(where, rabbitmq_url, postgres_admin_url, start_at=start_at, workers=workers)
+        cluster = Cluster(where, rabbitmq_url, postgres_admin_url, start_at=start_at, workers=workers, **settings)
         made.append(cluster)
         return cluster.start()
 
