@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from services.portal.access import account, api, relay, requires_role
+from services.portal.access import account, api, requires_role
 from services.portal.client import ApiProblem
-from services.portal.views.common import campaign_of
+from services.portal.views.common import campaign_of, table_or_file
 from shared.auth import ROLES
 
 blueprint = Blueprint("awards", __name__)
@@ -106,9 +106,5 @@ def _proposal(
 @requires_role(*ROLES)
 def prizes() -> Any:
     """The awards in force with the budget total; ``?format=csv`` or ``xlsx`` hands over the service's file."""
-    client = api()
-    campaign = campaign_of(client, request.args.get("campaign"))
-    path = f"/awards/campaigns/{campaign['code']}/awards"
-    if request.args.get("format") in ("csv", "xlsx"):
-        return relay(path, format=request.args["format"])
-    return render_template("council/prizes.html", campaign=campaign, awards=client.get(path))
+    campaign = campaign_of(api(), request.args.get("campaign"))
+    return table_or_file(f"/awards/campaigns/{campaign['code']}/awards", "council/prizes.html", campaign, "awards")

@@ -7,7 +7,15 @@ from typing import Any
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from services.portal import formats
-from services.portal.access import account, api, clear_session_cookie, portal, set_session_cookie, signed_in
+from services.portal.access import (
+    account,
+    api,
+    clear_session_cookie,
+    portal,
+    relay,
+    set_session_cookie,
+    signed_in,
+)
 from services.portal.client import ApiClient, ApiProblem
 from services.portal.handlers import SignInRefused, close_session, open_session
 from services.portal.handlers import sign_in as check_password
@@ -96,6 +104,13 @@ def campaign_of(client: ApiClient, code: str | None) -> dict[str, Any]:
     code = code or client.get("/intake/campaigns")[0]["code"]
     campaign: dict[str, Any] = client.get(f"/intake/campaigns/{code}")
     return campaign
+
+
+def table_or_file(path: str, template: str, campaign: dict[str, Any], name: str) -> Any:
+    """A service's table as a page, or with ``?format=csv|xlsx`` the service's own file, as the person's download."""
+    if request.args.get("format") in ("csv", "xlsx"):
+        return relay(path, format=request.args["format"])
+    return render_template(template, campaign=campaign, **{name: api().get(path)})
 
 
 def _units_by_track(

@@ -13,12 +13,12 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from services.portal.access import account, api, relay, requires_role
+from services.portal.access import account, api, requires_role
 from services.portal.client import ApiProblem, Upload
 from services.portal.forms import fields_for
 from services.portal.states import NOMINATION_STATES
 from services.portal.views.clerk import KIND_NAMES
-from services.portal.views.common import campaign_of
+from services.portal.views.common import campaign_of, table_or_file
 
 blueprint = Blueprint("review", __name__)
 
@@ -307,12 +307,8 @@ def rate_chart(units: list[dict[str, Any]], thresholds: dict[str, Fraction]) -> 
 @requires_role(*STAFF)
 def summary() -> Any:
     """Phụ lục 2 as a table; ``?format=csv`` or ``xlsx`` hands over the service's own file."""
-    client = api()
-    campaign = campaign_of(client, request.args.get("campaign"))
-    path = f"/review/campaigns/{campaign['code']}/summary"
-    if request.args.get("format") in ("csv", "xlsx"):
-        return relay(path, format=request.args["format"])
-    return render_template("review/summary.html", campaign=campaign, table=client.get(path))
+    campaign = campaign_of(api(), request.args.get("campaign"))
+    return table_or_file(f"/review/campaigns/{campaign['code']}/summary", "review/summary.html", campaign, "table")
 
 
 @blueprint.route("/proposal", methods=["GET", "POST"])
