@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from tempfile import TemporaryDirectory
 
 from kombu import Connection, Producer
 
@@ -152,10 +153,10 @@ def measure(
     count: int, batch: int, rounds: int = 2, amqp_url: str = AMQP_URL, postgres_url: str = POSTGRES_URL
 ) -> list[Applied]:
     space = namespace()
-    with postgres_databases(space.replace("-", "_"), postgres_url) as template:
+    with postgres_databases(space.replace("-", "_"), postgres_url) as template, TemporaryDirectory() as folder:
         settings = Settings.from_env(
             {},
-            data_dir=Path("/tmp") / space,
+            data_dir=Path(folder),
             database_url=template,
             broker_url=amqp_url,
             bus_namespace=space,
