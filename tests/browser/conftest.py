@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from services.portal.demo import DEMO_PASSWORD
 from tests.waiting import wait_until
@@ -145,10 +145,11 @@ def shoot(page: Page, name: str) -> None:
 
 
 def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
-    """With the keyboard only, as a person who does not reach for the mouse would."""
+    """With the keyboard only, as a person who does not reach for the mouse would; returns once the signed-in
+    page is there (its sign-out control), so the next step never lands on the sign-in form still on screen."""
     page.goto("/")
     page.keyboard.type(username)  # the name field has the focus when the page opens
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/")
+    expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()

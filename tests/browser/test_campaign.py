@@ -40,7 +40,6 @@ class People:
         if username not in self.windows:
             page = window(self.browser, self.site)
             sign_in(page, username)
-            expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()  # signed in before going on
             self.windows[username] = page
         return self.windows[username]
 
