@@ -19,6 +19,7 @@ from services.portal import formats
 from services.portal.access import account, check_csrf, finish_response, load_session, portal
 from services.portal.client import ApiProblem, Transport
 from services.portal.runtime import PortalRuntime
+from services.portal.states import event_name
 from services.portal.views import audit, awards, clerk, common, council, review
 from shared.auth import ROLES
 
@@ -102,6 +103,7 @@ def create_portal_app(portal: PortalRuntime, transport: Transport, *, behind_pro
         money=formats.as_money,
         percent=formats.as_percent,
         days_left=formats.days_left_text,
+        event_name=event_name,
     )
     app.before_request(load_session)
     app.before_request(check_csrf)

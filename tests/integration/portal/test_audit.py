@@ -18,6 +18,8 @@ def test_the_auditor_searches_with_filters_follows_a_dossier_and_verifies_the_ch
     page = auditor.open("/log/?unit=hoa-tan&type=dossier.submitted&occurred_from=01/12/2021&occurred_to=01/12/2021")
     rows = re.findall(r"<code>([\w.]+)</code>", page)
     assert rows == ["dossier.submitted"]
+    assert '<td>Nộp hồ sơ<br><span class="muted"><code>dossier.submitted</code></span></td>' in page  # name, then code
+    assert 'value="dossier.submitted" selected>Nộp hồ sơ (dossier.submitted)</option>' in page
     assert "Văn thư hoa-tan (văn thư, Hòa Tân) nộp hồ sơ" in page
     earlier = auditor.open("/log/?unit=hoa-tan&type=dossier.submitted&occurred_to=30/11/2021")
     assert re.findall(r"<code>([\w.]+)</code>", earlier) == [] and "Không có bản ghi nào khớp bộ lọc." in earlier
@@ -40,6 +42,7 @@ def test_the_auditor_searches_with_filters_follows_a_dossier_and_verifies_the_ch
     timeline = auditor.open(f"/log/subjects/{ids['hoa-tan']}")
     assert timeline.index("lập hồ sơ đề nghị khen thưởng tập thể") < timeline.index("nộp hồ sơ")
     assert "tiếp nhận hồ sơ để thẩm định" in timeline and "An Khánh" not in timeline
+    assert re.search(r"· Lập hồ sơ <span class=\"muted\">· <code>dossier.created</code>", timeline)
 
     verdict = auditor.open("/log/verify")
     assert "Chuỗi nhật ký nguyên vẹn" in verdict
