@@ -76,10 +76,18 @@ def open_session(body: dict[str, Any]) -> Any:
 @blueprint.get("/sessions")
 @requires(*READERS)
 @blueprint.arguments(ProposalQuery, location="query")
-def list_sessions(query: dict[str, Any]) -> Any:
+@blueprint.paginate()
+def list_sessions(query: dict[str, Any], pagination_parameters: Any) -> Any:
     """The council's sessions, newest first, with their state."""
     with current_runtime().session() as session:
-        return queries.sessions(session, query.get("campaign"))
+        page, total = queries.sessions(
+            session,
+            query.get("campaign"),
+            offset=pagination_parameters.first_item,
+            limit=pagination_parameters.page_size,
+        )
+    pagination_parameters.item_count = total
+    return page
 
 
 @blueprint.get("/sessions/<session_id>")

@@ -26,7 +26,9 @@ def proposals(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]
 
 
 def proposal_view(session: OrmSession, proposal: Proposal) -> dict[str, Any]:
-    listed = session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal.id)).scalars()
+    """The proposal with its candidates, and the nominations review left out with why: Home Affairs and the council
+    see who is not before them, and the reason each unit will be told."""
+    listed = list(session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal.id)).scalars())
     return {
         "id": proposal.id,
         "campaign": proposal.campaign,
@@ -34,7 +36,10 @@ def proposal_view(session: OrmSession, proposal: Proposal) -> dict[str, Any]:
         "state_name": PROPOSAL.state_names[proposal.state.value],
         "round": proposal.round,
         "return_reasons": proposal.return_reasons,
-        "candidates": [_candidate(c) for c in listed],
+        "candidates": [_candidate(c) for c in listed if c.before_the_council],
+        "not_proposed": [
+            {**_candidate(c), "reason": c.not_proposed_reason} for c in listed if not c.before_the_council
+        ],
     }
 
 
@@ -56,12 +61,19 @@ def _candidate(c: Candidate) -> dict[str, Any]:
     }
 
 
-def sessions(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]:
-    """The council's sessions, newest first: how a member finds the one in progress without being told its id."""
-    query = sa.select(Session).order_by(sessions_table.c.opened_at.desc(), sessions_table.c.id)
-    if campaign:
-        query = query.where(sessions_table.c.campaign == campaign)
-    return [
+def sessions(session: OrmSession, campaign: str | None, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The council's sessions, newest first, one page of them and how many in all: how a member finds the one in
+    progress without being told its id."""
+    conditions = [sessions_table.c.campaign == campaign] if campaign else []
+    total = session.execute(sa.select(sa.func.count()).select_from(sessions_table).where(*conditions)).scalar_one()
+    query = (
+        sa.select(Session)
+        .where(*conditions)
+        .order_by(sessions_table.c.opened_at.desc(), sessions_table.c.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    page = [
         {
             "id": s.id,
             "campaign": s.campaign,
@@ -73,6 +85,7 @@ def sessions(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]:
         }
         for s in session.execute(query).scalars()
     ]
+    return page, int(total)
 
 
 def session_view(session: OrmSession, council_session: Session, campaign: Campaign) -> dict[str, Any]:
@@ -104,6 +117,7 @@ def session_view(session: OrmSession, council_session: Session, campaign: Campai
                 ],
             }
             for c in listed
+            if c.before_the_council
         ],
     }
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import openpyxl
@@ -434,6 +436,40 @@ def test_a_session_without_quorum_is_adjourned_and_does_not_block_the_next_one(i
     )
     assert ok(adjourned)["state"] == "adjourned"
     ok(open_session(h, FIVE), 201)
+
+
+def test_the_sessions_are_listed_newest_first_by_campaign_a_page_at_a_time_for_the_council_and_its_readers(
+    intake: Harness,
+) -> None:
+    h = intake
+    proposal_id = propose(h, [collective("phu-huu", 1)])
+    ok(appraise(h, proposal_id, "pass"))
+    first = ok(open_session(h, FIVE[:4]), 201)["id"]
+    ok(
+        h.client.post(
+            f"{SESSIONS}/{first}/adjourn", json={"reason": "Không đủ số thành viên"}, headers=member(h, CHAIR)
+        )
+    )
+    h.clock.advance(timedelta(hours=1))
+    second = ok(open_session(h), 201)["id"]
+
+    def listing(query: str = "", who: dict[str, str] | None = None) -> TestResponse:
+        return h.client.get(f"{SESSIONS}{query}", headers=who or member(h, "pho-chu-tich-ubnd"))
+
+    listed = ok(listing(f"?campaign={CAMPAIGN}"))
+    assert [(s["id"], s["state"], s["present"]) for s in listed] == [(second, "open", 5), (first, "adjourned", 4)]
+    assert listed[0]["state_name"] != listed[1]["state_name"] and VIETNAMESE.search(listed[1]["state_name"])
+    pages = [listing(f"?campaign={CAMPAIGN}&page={page}&page_size=1") for page in (1, 2)]
+    assert [[s["id"] for s in ok(p)] for p in pages] == [[second], [first]]
+    assert [json.loads(p.headers["X-Pagination"])["total"] for p in pages] == [2, 2]
+    assert ok(listing("?campaign=ha-noi-1990")) == []
+    assert json.loads(listing("?campaign=ha-noi-1990").headers["X-Pagination"])["total"] == 0
+    problem(listing("?page_size=101"), 400, "validation_failed")
+
+    readers = [home_affairs(h), h.headers("reviewer", VHTT), h.headers("auditor", None), member(h, SECRETARY)]
+    assert all(len(ok(listing(who=who))) == 2 for who in readers)
+    problem(listing(who=h.headers("unit_clerk", "phu-huu")), 403, "forbidden_role")
+    assert h.client.get(SESSIONS).status_code == 401
 
 
 def test_a_correction_is_a_new_amending_decision_and_the_first_stays_as_it_was(intake: Harness) -> None:

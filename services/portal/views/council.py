@@ -48,7 +48,7 @@ def sessions() -> Any:
     page = render_template(
         "council/sessions.html",
         campaign=campaign,
-        sessions=client.get("/awards/sessions", campaign=campaign["code"]),
+        sessions=client.get("/awards/sessions", campaign=campaign["code"], page_size=100),
         roster=portal().campaigns[campaign["code"]].council.members,
         present=present,
         refusal=refusal,
