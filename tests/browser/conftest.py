@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -135,21 +136,63 @@ def window(browser: Browser, site: Site) -> Page:
 
 
 def shoot(page: Page, name: str) -> None:
-    """Save the page as it looks at a desktop's width and at a phone's, then go back to the desktop width."""
+    """Save the page as it looks at a desktop's width and at a phone's, then go back to the desktop width.
+
+    Every page a test shows is also checked, not assumed, to work on a phone and with a screen reader: at the
+    phone's width nothing but a wide table's own container scrolls sideways, and every control has a name."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for label, (width, height) in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(ARTIFACTS / f"{name}-{label}.png"), full_page=True)
+    assert fits_the_width(page), f"{name}: the page scrolls sideways at {WIDTHS['phone'][0]} px: {too_wide(page)}"
     width, height = WIDTHS["desktop"]
     page.set_viewport_size({"width": width, "height": height})
+    every_control_is_named(page)
+
+
+def fits_the_width(page: Page) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def too_wide(page: Page) -> list[str]:
+    """What sticks out past the window's right edge, outside any container that scrolls on its own, for the
+    failure message."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll("body *")]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5 && !e.closest(".table-wrap"))
+                .slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "")
+                                      + (e.className ? "." + String(e.className).split(" ").join(".") : ""))"""
+        )
+    )
+
+
+def every_control_is_named(page: Page) -> None:
+    """Each visible field, choice and button has an accessible name (its label, legend or text), as a screen
+    reader announces it."""
+    controls = page.locator("input:not([type=hidden]), select, textarea, button").filter(visible=True)
+    for control in controls.all():
+        expect(control).to_have_accessible_name(re.compile(r"\S"), timeout=1_000)
+
+
+def focus_is_visible(page: Page) -> bool:
+    """The element the keyboard is on is drawn with an outline a person can see."""
+    return bool(
+        page.evaluate(
+            """() => { const s = getComputedStyle(document.activeElement);
+                       return s.outlineStyle !== "none" && parseFloat(s.outlineWidth) >= 2; }"""
+        )
+    )
 
 
 def sign_in(page: Page, username: str, password: str = DEMO_PASSWORD) -> None:
     """With the keyboard only, as a person who does not reach for the mouse would; returns once the signed-in
     page is there (its sign-out control), so the next step never lands on the sign-in form still on screen."""
     page.goto("/")
-    page.keyboard.type(username)  # the name field has the focus when the page opens
+    assert focus_is_visible(page), "the name field has the focus when the page opens, and shows it"
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
+    assert focus_is_visible(page)
     page.keyboard.type(password)
     page.keyboard.press("Enter")
     expect(page.get_by_role("button", name="Đăng xuất")).to_be_visible()

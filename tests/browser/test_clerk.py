@@ -12,9 +12,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Site, shoot, sign_in
-from tests.browser.pages import fill_report, type_counts, upload_documents
-from tests.integration.harness import COMPLETE_COUNTS, PDF
+from tests.browser.conftest import Site, focus_is_visible, shoot, sign_in
+from tests.browser.pages import COUNT_LABELS, LABELS, fill_report, type_counts, upload_documents
+from tests.integration.harness import COMPLETE_COUNTS, COMPLETE_REPORT, PDF
 from tests.waiting import wait_until
 
 
@@ -87,3 +87,25 @@ def test_a_wrong_password_is_shown_next_to_the_form_in_vietnamese(page: Page) ->
     page.get_by_role("button", name="Đăng nhập").click()
     expect(page.get_by_role("alert")).to_have_text("Tên đăng nhập hoặc mật khẩu không đúng.")
     shoot(page, "09-sign-in-refused")
+
+
+def test_a_clerk_writes_a_dossier_with_the_keyboard_alone_and_always_sees_where_the_focus_is(page: Page) -> None:
+    sign_in(page, "vanthu.tan-phu")
+    page.goto("/dossiers/new?kind=collective")
+    wanted = {path: str(COMPLETE_REPORT[path.split(".")[1]]) for path in LABELS}
+    wanted |= {f"self_assessment.{code}": str(COMPLETE_COUNTS[code]) for code in COUNT_LABELS}
+    typed: set[str] = set()
+    for _ in range(80):  # far more Tabs than the page has stops: a trap or a skipped field ends the walk
+        page.keyboard.press("Tab")
+        assert focus_is_visible(page), page.evaluate("document.activeElement.outerHTML")
+        name, text = page.evaluate("[document.activeElement.name, document.activeElement.textContent.trim()]")
+        if name in wanted:
+            page.keyboard.type(wanted[name])
+            typed.add(name)
+        elif text == "Lưu bản nháp":
+            break
+    assert typed == set(wanted), "every field was reached before the button"
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#dossier-state")).to_have_text("Bản nháp")
+    expect(page.locator("main")).to_contain_text(str(COMPLETE_REPORT["address"]))
