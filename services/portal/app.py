@@ -85,6 +85,7 @@ NOTICES = {
     "session_closed": "Đã kết thúc phiên họp và kiểm phiếu.",
     "session_adjourned": "Đã hoãn phiên họp.",
     "decided": "Đã ban hành quyết định khen thưởng.",
+    "amended": "Đã ban hành quyết định sửa đổi, bổ sung.",
 }
 CSRF_MESSAGE = "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng tải lại trang rồi thử lại."
 

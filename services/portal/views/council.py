@@ -1,5 +1,5 @@
 """The council's pages: its sessions, the secretary opening one with the members present, each member's votes,
-the live tally and quorum, closing or adjourning, and the chair's decision.
+the live tally and quorum, closing or adjourning, and the chair's decision and its amendments.
 
 A member votes as their seat on the roster (the account's person id), which is what the awards service counts;
 it refuses a member's vote on their own unit, and the page shows why next to that candidate.
@@ -8,11 +8,13 @@ it refuses a member's vote on their own unit, and the page shows why next to tha
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from services.portal.access import account, api, portal, requires_role
-from services.portal.client import ApiProblem
+from services.portal.client import ApiClient, ApiProblem
 from services.portal.forms import Field, read_day
 from services.portal.views.awards import COUNCIL
 from services.portal.views.common import campaign_of
@@ -25,6 +27,15 @@ DECISION_FIELDS = (
     Field("decision_number", "Số quyết định", hint="Ví dụ 1234/QĐ-UBND."),
     Field("decision_date", "Ngày ký", "date", "Ghi theo dạng ngày/tháng/năm, ví dụ 20/12/2021."),
 )
+DATE_MESSAGE = "Vui lòng ghi ngày theo dạng ngày/tháng/năm, ví dụ 20/12/2021."
+REASON_FIELD = Field("reason", "Lý do sửa đổi, bổ sung", "textarea", "Ví dụ: Hội đồng biểu quyết lại theo kiến nghị.")
+CHANGES = {"": "Giữ nguyên", "grant": "Khen thưởng", "withdraw": "Thu hồi, không khen thưởng"}
+# The amendment's refusals that concern one field of the form, not a row.
+FIELD_OF_REFUSAL = {
+    "decision_number_taken": "decision_number",
+    "decision_not_found": "amends",
+    "prize_required": "changes",
+}
 
 
 @blueprint.route("/", methods=["GET", "POST"])
@@ -134,39 +145,129 @@ def _session(
 @blueprint.route("/decision", methods=["GET", "POST"])
 @requires_role("council_chair")
 def decision() -> Any:
-    """The chair's decision: its number and date (dd/mm/yyyy); every award follows from the council's votes."""
+    """The chair's decision: its number and date (dd/mm/yyyy); every award follows from the council's votes.
+    Once there is one, the page offers the amending decision instead."""
     client = api()
     campaign = campaign_of(client, request.values.get("campaign"))
+    if request.method == "GET":
+        return _decision_page(client, campaign)
     errors: dict[str, list[str]] = {}
     refusal: str | None = None
-    number = request.form.get("decision_number", "").strip()
-    day_text = request.form.get("decision_date", "").strip()
-    if request.method == "POST":
-        day = read_day(day_text)
-        if day is None:
-            errors["decision_date"] = ["Vui lòng ghi ngày theo dạng ngày/tháng/năm, ví dụ 20/12/2021."]
+    day = read_day(request.form.get("decision_date", ""))
+    if day is None:
+        errors["decision_date"] = [DATE_MESSAGE]
+    else:
+        try:
+            body = {
+                "decision_number": request.form.get("decision_number", "").strip(),
+                "decision_date": day.isoformat(),
+            }
+            client.post(f"/awards/campaigns/{campaign['code']}/decision", body)
+            return redirect(url_for("awards.prizes", campaign=campaign["code"], notice="decided"))
+        except ApiProblem as problem:
+            if problem.status == 404:
+                raise
+            errors, refusal = problem.errors, problem.detail
+    return _decision_page(client, campaign, errors, refusal), 400
+
+
+@blueprint.post("/decision/amendments")
+@requires_role("council_chair")
+def amend() -> Any:
+    """An amending decision: it names the decision it amends, has its own number, date and reason, and for each
+    dossier it changes, grants it (with its prize) or withdraws the award. The earlier decision stays as it was."""
+    client = api()
+    campaign = campaign_of(client, request.form.get("campaign"))
+    body, errors = read_amendment(request.form, _decided(client, campaign["code"]))
+    refusal: str | None = None
+    if not errors:
+        amends = quote(request.form.get("amends", ""), safe="/")
+        try:
+            client.post(f"/awards/campaigns/{campaign['code']}/decisions/{amends}/amendments", body)
+            return redirect(url_for("awards.prizes", campaign=campaign["code"], notice="amended"))
+        except ApiProblem as problem:
+            if problem.status == 404 and problem.code != "decision_not_found":
+                raise
+            errors, refusal = _amendment_errors(problem, body)
+    return _decision_page(client, campaign, errors, refusal), 400
+
+
+def read_amendment(
+    form: MultiDict[str, str], decided: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """The amendment's body from the form, and what is wrong before asking the API: the date, and a unit granted
+    without its prize (the API would refuse it without saying which row)."""
+    errors: dict[str, list[str]] = {}
+    day = read_day(form.get("decision_date", ""))
+    if day is None:
+        errors["decision_date"] = [DATE_MESSAGE]
+    changes = []
+    for candidate in decided:
+        dossier_id = candidate["dossier_id"]
+        choice, rank = form.get(f"change.{dossier_id}", ""), form.get(f"prize.{dossier_id}", "")
+        if choice not in ("grant", "withdraw"):  # "": kept as decided
+            continue
+        granted = choice == "grant"
+        if granted and candidate["prizes"] and not rank.isdigit():
+            errors[f"prize.{dossier_id}"] = ["Vui lòng chọn giải cho đơn vị được khen thưởng."]
+        prize_rank = int(rank) if granted and candidate["prizes"] and rank.isdigit() else None
+        changes.append({"dossier_id": dossier_id, "granted": granted, "prize_rank": prize_rank})
+    body = {
+        "decision_number": form.get("decision_number", "").strip(),
+        "decision_date": day.isoformat() if day else None,
+        "reason": form.get("reason", "").strip(),
+        "changes": changes,
+    }
+    return body, errors
+
+
+def _amendment_errors(problem: ApiProblem, body: dict[str, Any]) -> tuple[dict[str, list[str]], str | None]:
+    """The API's refusal next to the field it concerns; its paths (``changes.0.prize_rank``) back to the rows."""
+    if problem.code in FIELD_OF_REFUSAL:
+        return {FIELD_OF_REFUSAL[problem.code]: [problem.detail]}, None
+    if problem.code == "not_decided":
+        return {f"change.{problem.body.get('dossier_id')}": [problem.detail]}, None
+    found: dict[str, list[str]] = {}
+    for path, messages in problem.errors.items():
+        parts = path.split(".")
+        if parts[0] == "changes" and len(parts) == 3 and int(parts[1]) < len(body["changes"]):
+            row = "prize" if parts[2] == "prize_rank" else "change"
+            found[f"{row}.{body['changes'][int(parts[1])]['dossier_id']}"] = messages
         else:
-            try:
-                body = {"decision_number": number, "decision_date": day.isoformat()}
-                client.post(f"/awards/campaigns/{campaign['code']}/decision", body)
-                return redirect(url_for("awards.prizes", campaign=campaign["code"], notice="decided"))
-            except ApiProblem as problem:
-                if problem.status == 404:
-                    raise
-                errors, refusal = problem.errors, problem.detail
-    awards = client.get(f"/awards/campaigns/{campaign['code']}/awards")
-    page = render_template(
+            found.setdefault(parts[0], []).extend(messages)
+    return found, None if found else problem.detail
+
+
+def _decided(client: ApiClient, code: str) -> list[dict[str, Any]]:
+    """Every nomination a decision settled, granted or refused: what an amending decision may change, each with
+    the prizes its track offers (none for an individual, whose award is fixed)."""
+    campaign = portal().campaigns[code]
+    return [
+        {**candidate, "prizes": campaign.track(candidate["track"]).prizes if candidate["kind"] == "collective" else ()}
+        for proposal in client.get("/awards/proposals", campaign=code)
+        for candidate in [*proposal["candidates"], *proposal["not_proposed"]]
+        if candidate["state"] in ("granted", "refused")
+    ]
+
+
+def _decision_page(
+    client: ApiClient, campaign: dict[str, Any], errors: dict[str, list[str]] | None = None, refusal: str | None = None
+) -> str:
+    decisions = client.get(f"/awards/campaigns/{campaign['code']}/awards")["decisions"]
+    return render_template(
         "council/decision.html",
         campaign=campaign,
-        decisions=awards["decisions"],
-        number_field=DECISION_FIELDS[0],
-        date_field=DECISION_FIELDS[1],
-        number=number,
-        day=day_text,
-        errors=errors,
+        decisions=decisions,
+        fields=DECISION_FIELDS,
+        reason_field=REASON_FIELD,
+        values={name: request.form.get(name, "").strip() for name in ("decision_number", "decision_date", "reason")},
+        form=request.form,
+        amends=request.form.get("amends") or (decisions[-1]["number"] if decisions else ""),
+        decided=_decided(client, campaign["code"]) if decisions else [],
+        changes=CHANGES,
+        errors=errors or {},
         refusal=refusal,
     )
-    return (page, 400) if errors or refusal else page
 
 
 def _has_role(role: str) -> bool:

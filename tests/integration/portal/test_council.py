@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.integration.portal.conftest import Portal
-from tests.integration.portal.story import PRESENT, Story
+from tests.integration.portal.story import CAMPAIGN, PRESENT, Story
 
 
 def test_home_affairs_passes_the_proposal_with_one_nomination_not_passed_and_its_reason(portal: Portal) -> None:
@@ -105,3 +105,52 @@ def test_a_member_cannot_vote_on_their_own_units_nomination_and_is_told_next_to_
     refused = member.post(f"{session_path}/votes", {"dossier_id": ids["hoa-tan"], "choice": "maybe"})
     assert refused.status_code == 400
     assert re.search(rf'id="vote-error-{ids["hoa-tan"]}">[^<]+', refused.get_data(as_text=True))
+
+
+def test_the_chair_amends_the_decision_and_every_refusal_lands_next_to_its_field(portal: Portal) -> None:
+    story = Story(portal)
+    ids = story.submitted("hoa-tan", "an-khanh")
+    story.passed(story.proposed(ids))
+    secretary = story.member("truong-phong-noi-vu", "council_secretary")
+    opened = story.call("POST", "/awards/sessions", secretary, json={"campaign": CAMPAIGN, "present": PRESENT})
+    for seat in PRESENT[:4]:
+        for unit, choice in (("hoa-tan", "approve"), ("an-khanh", "reject")):
+            vote = {"dossier_id": ids[unit], "choice": choice}
+            story.call("POST", f"/awards/sessions/{opened['id']}/votes", story.member(seat), json=vote)
+    chair_api = story.member("chu-tich-ubnd", "council_chair")
+    story.call("POST", f"/awards/sessions/{opened['id']}/close", chair_api)
+    decision = {"decision_number": "1234/QĐ-UBND", "decision_date": "2021-12-20"}
+    story.call("POST", f"/awards/campaigns/{CAMPAIGN}/decision", chair_api, json=decision)
+
+    chair = portal.signed_in("chu-tich-ubnd")
+    page = chair.open("/council/decision")
+    assert 'id="amendment-form"' in page and 'id="decision-form"' not in page
+    assert re.search(rf'id="amend-{ids["hoa-tan"]}">.*?Được khen thưởng \(Giải nhất\)', page, re.S)
+    assert re.search(rf'id="amend-{ids["an-khanh"]}">.*?Không được khen thưởng', page, re.S)
+    withdraw, grant = f"change.{ids['hoa-tan']}", f"change.{ids['an-khanh']}"
+    form = {"amends": "1234/QĐ-UBND", "decision_number": "1300/QĐ-UBND", "decision_date": "28/12/2021"}
+    form |= {"reason": "Hội đồng biểu quyết lại theo kiến nghị của Phòng Nội vụ.", withdraw: "withdraw", grant: "grant"}
+    amendments = "/council/decision/amendments"
+
+    def refused(changed: dict[str, str], where: str, says: str) -> None:
+        answer = chair.post(amendments, {**form, **changed})
+        text = answer.get_data(as_text=True)
+        assert answer.status_code == 400 and f'id="{where}-error">{says}' in text, text
+
+    refused({"decision_date": "31/12/21"}, "decision-date", "Vui lòng ghi ngày")
+    refused({}, f"prize-{ids['an-khanh']}", "Vui lòng chọn giải")  # granted without its prize
+    form[f"prize.{ids['an-khanh']}"] = "1"
+    refused({"reason": "Sai"}, "reason", "Độ dài phải từ 5")
+    refused({"decision_number": "1234/QĐ-UBND"}, "decision-number", "Số quyết định “1234/QĐ-UBND” đã được dùng.")
+    refused({"amends": "9999/QĐ-UBND"}, "amends", "Không có quyết định số “9999/QĐ-UBND”")
+    refused({withdraw: "", grant: ""}, "changes", "")
+    assert portal.signed_in("truong-phong-noi-vu").post(amendments, form).status_code == 403
+
+    made = chair.post(amendments, form)
+    assert made.status_code == 302 and "notice=amended" in made.headers["Location"]
+    prizes = chair.open("/prizes")
+    assert "Đã ban hành quyết định sửa đổi, bổ sung." in chair.open(made.headers["Location"])
+    table = re.search(r'<table id="prizes-commune">(.*?)</table>', prizes, re.S)
+    assert table and "An Khánh" in table.group(1) and "Giải nhất" in table.group(1) and "Hòa Tân" not in table.group(1)
+    assert "1300/QĐ-UBND" in prizes and 'id="awards-total">2.500.000 đồng' in prizes
+    assert "1300/QĐ-UBND" in chair.open("/council/decision")
