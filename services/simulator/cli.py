@@ -102,7 +102,9 @@ def describe(report: Report) -> list[str]:
         f"Sự kiện: published {report.published}, consumed {report.consumed}, "
         f"dead-lettered {report.dead_lettered}, audited {report.audited} ({report.audit.get('status')})"
     )
-    lines.append(f"Thời gian: {report.seconds:.1f} s, {report.requests} requests")
+    lines.append(
+        f"Thời gian: {report.seconds:.1f} s, {report.requests} requests ({report.conflicts} tried again after 409)"
+    )
     return lines
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import random
 import threading
 import time
 from collections import Counter
@@ -37,6 +38,9 @@ SERVICES = ("intake", "review", "awards", "audit")
 DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
 REVIEW_UNIT, HOME_AFFAIRS_UNIT = "van-hoa-thong-tin", "noi-vu"
 TOKEN_HOURS = 24 * 366  # a token outlives the campaign, whichever clock signed it
+CONFLICT_ATTEMPTS = 12  # tries of one request refused with 409 concurrent_update
+CONFLICT_PAUSE_SECONDS = 0.01  # the longest random pause before the first retry; it doubles with each one
+CONFLICT_PAUSE_MAX_SECONDS = 1.0
 # Days of December; the hours are local time.
 PREPARE, REVIEW_WAVE, LATE, PROPOSAL, APPRAISAL, COUNCIL = 1, 4, 7, 10, 16, 20
 
@@ -126,6 +130,7 @@ class Report:
     audit: Mapping[str, Any]  # GET /audit/verify
     seconds: float
     requests: int
+    conflicts: int  # requests tried again after 409 concurrent_update
 
     @property
     def published(self) -> int:
@@ -179,6 +184,7 @@ class _Run:
     overridden: list[str] = field(default_factory=list)
     returned: list[str] = field(default_factory=list)
     requests: int = 0
+    conflicts: int = 0  # requests tried again after 409 concurrent_update
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _tokens: dict[tuple[str, str | None, str], str] = field(default_factory=dict)
 
@@ -236,6 +242,7 @@ class _Run:
             audit=audit,
             seconds=time.monotonic() - started,
             requests=self.requests,
+            conflicts=self.conflicts,
         )
 
     def _check_campaign(self) -> None:
@@ -559,9 +566,26 @@ class _Run:
         return [made.collective] + ([made.individual] if made.individual else [])
 
     def _call(self, method: str, path: str, token: str, **kwargs: Any) -> tuple[Any, Mapping[str, str]]:
-        with self._lock:
-            self.requests += 1
-        return self.client.call(method, path, token, **kwargs)
+        """Send a request; refused with ``concurrent_update``, do what a person would: reload and try again.
+
+        That answer is by design (two writers of one council session or nomination, the loser told to retry) and
+        the route reloads what it acts on, so sending the same request again is the retry. Bounded, with a random
+        pause that doubles (at most a second) so the racing writers part; any other error, or the last refusal, is
+        raised.
+        """
+        attempt = 1
+        while True:
+            with self._lock:
+                self.requests += 1
+            try:
+                return self.client.call(method, path, token, **kwargs)
+            except ApiError as err:
+                if err.code != "concurrent_update" or attempt >= CONFLICT_ATTEMPTS:
+                    raise
+            with self._lock:
+                self.conflicts += 1
+            time.sleep(random.uniform(0, min(CONFLICT_PAUSE_SECONDS * 2**attempt, CONFLICT_PAUSE_MAX_SECONDS)))
+            attempt += 1
 
     def _get(self, path: str, token: str, **query: Any) -> Any:
         return self._call("GET", path, token, query=query or None)[0]

@@ -1,14 +1,22 @@
-"""The simulator's pure parts: synthetic campaigns and the plan a seed decides."""
+"""The simulator's pure parts: synthetic campaigns, the plan a seed decides, and how a person meets a lost race."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from services.simulator import scenario
+from services.simulator.client import ApiError, Client
 from services.simulator.plan import Figures, differs_little, plan_campaign
+from services.simulator.scenario import Target, _Run
 from services.simulator.synthetic import document, synthetic_campaign_text, write_synthetic_campaign
+from shared.auth import TokenAuthority
 from shared.campaigns import default_campaign, load_campaign
+from shared.clock import FixedClock
 
 
 def test_a_synthetic_campaign_is_a_valid_file_of_n_units_in_both_tracks(tmp_path: Path) -> None:
@@ -74,3 +82,55 @@ def test_documents_are_small_pdf_and_png_files_that_differ_per_unit() -> None:
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and png_name.endswith(".png")
     assert document("an-khanh", "to_trinh")[0] != pdf
     assert len(pdf) < 1000 and len(png) < 1000
+
+
+class RacingClient(Client):
+    """A client whose every request loses ``losses`` races (409 concurrent_update) first, or fails with ``error``."""
+
+    def __init__(self, losses: int, error: ApiError | None = None) -> None:
+        super().__init__({})
+        self.losses, self.error, self.sent = losses, error, 0
+
+    def call(self, method: str, path: str, token: str, **kwargs: Any) -> tuple[Any, Mapping[str, str]]:
+        self.sent += 1
+        if self.error is not None:
+            raise self.error
+        if self.sent <= self.losses:
+            raise ApiError(method, path, 409, {"code": "concurrent_update", "detail": "tải lại rồi thử lại"})
+        return {"ok": True}, {}
+
+
+def a_run(client: Client, monkeypatch: pytest.MonkeyPatch) -> _Run:
+    monkeypatch.setattr(scenario, "CONFLICT_PAUSE_SECONDS", 0.0)
+    campaign = default_campaign()
+    target = Target({}, TokenAuthority("k" * 32, FixedClock(datetime(2021, 12, 1, tzinfo=UTC)), 1), lambda _: None)
+    run = _Run(target, campaign, plan_campaign(campaign, 1), lambda _: None, 1)
+    run.client = client
+    return run
+
+
+def test_a_person_refused_for_a_concurrent_update_tries_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    run = a_run(RacingClient(losses=3), monkeypatch)
+
+    assert run._post("/awards/sessions/s/votes", "token", {"choice": "approve"}) == {"ok": True}
+    assert (run.requests, run.conflicts) == (4, 3)
+
+
+def test_retrying_a_concurrent_update_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = RacingClient(losses=1000)
+    run = a_run(client, monkeypatch)
+
+    with pytest.raises(ApiError, match="concurrent_update"):
+        run._post("/awards/sessions/s/votes", "token")
+    assert client.sent == scenario.CONFLICT_ATTEMPTS
+
+
+def test_any_other_refusal_is_not_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    client = RacingClient(
+        losses=0, error=ApiError("POST", "/intake/dossiers/d/submit", 409, {"code": "deadline_passed"})
+    )
+    run = a_run(client, monkeypatch)
+
+    with pytest.raises(ApiError, match="deadline_passed"):
+        run._post("/intake/dossiers/d/submit", "token")
+    assert (client.sent, run.conflicts) == (1, 0)
