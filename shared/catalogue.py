@@ -311,6 +311,24 @@ class ProposalSubmitted(TransitionPayload):
     note = fields.String(load_default=None, allow_none=True)
 
 
+class NotProposed(_Strict):
+    """A nomination of the campaign the proposal leaves out, and why, in words its unit's clerk can act on."""
+
+    dossier_id = fields.String(required=True)
+    unit = fields.String(required=True)
+    unit_name = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+
+
+@CATALOGUE.register("proposal.submitted", version=2)
+class ProposalSubmittedV2(ProposalSubmitted):
+    """Version 2 also states every live nomination it does not propose, with the reason: the chair's decision
+    refuses those, so every unit that submitted hears an outcome. Version 1 (no list) is still accepted."""
+
+    not_proposed = fields.List(fields.Nested(NotProposed), required=True)
+
+
 @CATALOGUE.register("proposal.reopened")
 class ProposalReopened(TransitionPayload):
     """Review recorded that Home Affairs returned its proposal; it may be revised and sent again."""

@@ -74,12 +74,13 @@ class IllegalTransition(Exception):
 
 @dataclass(frozen=True)
 class Move:
-    """One transition of a lifecycle and the event type that announces it."""
+    """One transition of a lifecycle and the event type (and version of its shape) that announces it."""
 
     trigger: str
     source: Enum | Sequence[Enum]
     dest: Enum
     event: str
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class Lifecycle:
                 # A transition must change the state column, or the unit of work might never see it.
                 raise ValueError(f"{subject_type}: '{move.trigger}' must leave {move.dest.value}")
         self._events = {move.trigger: move.event for move in self.moves}
+        self._versions = {move.trigger: move.version for move in self.moves}
         self._machine = Machine(
             model=None,
             states=states,
@@ -216,6 +218,7 @@ class Lifecycle:
             at=at,
             reason=reason,
             event_type=self._events[trigger],
+            event_version=self._versions[trigger],
             payload={
                 **(payload or {}),
                 "trigger": trigger,

@@ -315,7 +315,8 @@ SENTENCES: Mapping[str, Narrator] = {
     "nomination.appraised": lambda w, p, n: f"{w} hoàn tất thẩm định hồ sơ",
     "nomination.rejected": lambda w, p, n: f"{w} không duyệt bước thẩm định “{p.get('step')}”",
     "proposal.submitted": lambda w, p, n: (
-        f"{w} ký và gửi tờ trình đề nghị khen thưởng ({len(p.get('dossier_ids') or [])} hồ sơ)"
+        f"{w} ký và gửi tờ trình đề nghị khen thưởng ({len(p.get('dossier_ids') or [])} hồ sơ"
+        + (f"; {len(p['not_proposed'])} hồ sơ không được đề nghị, có nêu lý do)" if p.get("not_proposed") else ")")
     ),
     "proposal.returned": lambda w, p, n: f"{w} trả lại tờ trình đề nghị khen thưởng",
     "award.granted": lambda w, p, n: f"{w} quyết định khen thưởng hồ sơ{_prize(p)}",

@@ -2,7 +2,7 @@
 
     proposal:   received ──pass──▶ passed ──decide──▶ decided        received ──return──▶ returned ──receive──▶ …
     candidate:  proposed ──not_pass──▶ not_passed   proposed ──approve / reject (the council)──▶ approved / rejected
-                approved ──grant──▶ granted         approved | rejected | not_passed ──refuse──▶ refused
+                approved ──grant──▶ granted         approved | rejected | not_passed | not_proposed ──refuse──▶ refused
                 granted ◀──grant / refuse (an amending decision)──▶ refused
     session:    open ──close──▶ closed
 
@@ -10,6 +10,9 @@ Quorum and majority are exact fractions from the campaign: a session is valid wh
 least ``quorum`` of the council; a candidate passes when MORE than ``majority`` of the members present who may vote
 on it (not its own unit's head) vote yes. Prizes are laddered again among the approved collectives of a track, in
 review's order; a tie review flagged is settled by the council's yes votes.
+
+A nomination review left out of its proposal is kept as a candidate born ``not_proposed``, with review's reason: it
+never comes before the council, and the chair's decision refuses it with that reason, so its unit hears an outcome.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ PROPOSAL = Lifecycle(
 
 class CandidateState(enum.Enum):
     PROPOSED = "proposed"
+    NOT_PROPOSED = "not_proposed"  # left out by review, with its reason; never before the council
     NOT_PASSED = "not_passed"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -76,11 +80,17 @@ CANDIDATE = Lifecycle(
         Move("approve", CS.PROPOSED, CS.APPROVED, "candidate.approved"),
         Move("reject", CS.PROPOSED, CS.REJECTED, "candidate.rejected"),
         Move("grant", [CS.APPROVED, CS.REFUSED], CS.GRANTED, "award.granted"),  # from refused: an amendment
-        Move("refuse", [CS.APPROVED, CS.REJECTED, CS.NOT_PASSED, CS.GRANTED], CS.REFUSED, "award.refused"),
+        Move(
+            "refuse",
+            [CS.APPROVED, CS.REJECTED, CS.NOT_PASSED, CS.NOT_PROPOSED, CS.GRANTED],
+            CS.REFUSED,
+            "award.refused",
+        ),
     ],
     noun="đề nghị",
     state_names={
         CS.PROPOSED: "chờ Hội đồng xét",
+        CS.NOT_PROPOSED: "không được đề nghị",
         CS.NOT_PASSED: "không được trình Hội đồng",
         CS.APPROVED: "Hội đồng thông qua",
         CS.REJECTED: "Hội đồng không thông qua",
@@ -173,9 +183,23 @@ class Candidate(Aggregate):
         self.tie = list(proposed.get("tie") or [])
         self.proposed = dict(proposed)
         self.state = CS.PROPOSED
+        self.not_proposed_reason: str | None = None
         self.prize_rank: int | None = None
         self.outcome: dict[str, Any] | None = None
         self.updated_at = at
+
+    @classmethod
+    def left_out(cls, item: Mapping[str, Any], proposal_id: str, campaign: str, at: datetime) -> Candidate:
+        """A nomination the proposal leaves out: born ``not_proposed``, keeping the reason review gave."""
+        candidate = cls(item, item["kind"], proposal_id, campaign, at)
+        candidate.state = CS.NOT_PROPOSED
+        candidate.not_proposed_reason = item["reason"]
+        return candidate
+
+    @property
+    def before_the_council(self) -> bool:
+        """Whether the proposal put it before the council (a left-out one stays out, even once refused)."""
+        return self.not_proposed_reason is None
 
     @property
     def campaign_code(self) -> str:
@@ -356,6 +380,8 @@ def _certificate(campaign: Campaign, number: int) -> str:
 
 
 def _refusal(candidate: Candidate, winning_units: set[str]) -> str:
+    if candidate.not_proposed_reason is not None:
+        return candidate.not_proposed_reason
     if candidate.state is CS.NOT_PASSED:
         return "Phòng Nội vụ không trình Hội đồng đề nghị này."
     if candidate.state is CS.REJECTED:

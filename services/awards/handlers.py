@@ -87,7 +87,8 @@ class MakeDecision:
 
 
 def receive_proposal(event: Event, uow: UnitOfWork) -> None:
-    """A proposal, or its resending after a return: its nominations become the candidates before the council."""
+    """A proposal, or its resending after a return: its nominations become the candidates before the council, and
+    those it leaves out (version 2) candidates that never come before it; a resending replaces both lists."""
     payload = event.payload
     campaign = uow.campaign(event.campaign or "")
     proposal = uow.session.get(Proposal, payload["proposal_id"])
@@ -106,6 +107,9 @@ def receive_proposal(event: Event, uow: UnitOfWork) -> None:
     proposed += [({**i, "track": campaign.unit(i["unit"]).track}, "individual") for i in payload["individuals"]]
     for item, kind in proposed:
         uow.session.add(Candidate(item, kind, proposal.id, campaign.code, event.occurred_at))
+    for item in payload.get("not_proposed", ()):  # version 1 lists none
+        left_out = {**item, "track": campaign.unit(item["unit"]).track}
+        uow.session.add(Candidate.left_out(left_out, proposal.id, campaign.code, event.occurred_at))
     uow.emit(
         "proposal.received",
         subject=proposal.id,
@@ -126,7 +130,7 @@ def appraise(command: Appraise, uow: UnitOfWork) -> Proposal:
             raise RuleViolation("reasons_required", "Trả lại tờ trình cần nêu lý do.")
         proposal.appraise(False, command.reasons, command.actor, uow.now())
         return proposal
-    listed = _candidates(uow, proposal.id)
+    listed = [c for c in _candidates(uow, proposal.id) if c.before_the_council]
     problems = check_ladder([c.proposed for c in listed if c.kind == "collective"], campaign)
     if problems:
         raise RuleViolation(
@@ -219,7 +223,8 @@ def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
 
 
 def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
-    """The chair's decision: every award of the campaign, with its certificate number; written once."""
+    """The chair's decision: every award of the campaign, with its certificate number; written once. It also
+    refuses, with review's reason, every nomination the proposal left out, so every unit hears its outcome."""
     campaign = uow.campaign(command.campaign)
     _member(campaign, command.actor)
     if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.campaign == campaign.code)).first():
@@ -235,7 +240,8 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
     ).first()
     if closed is None:
         raise RuleViolation("no_closed_session", "Hội đồng chưa họp xong (chưa kết thúc phiên họp) về tờ trình này.")
-    listed = [c for c in _candidates(uow, proposal.id) if c.state in {CS.APPROVED, CS.REJECTED, CS.NOT_PASSED}]
+    awaiting = {CS.APPROVED, CS.REJECTED, CS.NOT_PASSED, CS.NOT_PROPOSED}
+    listed = [c for c in _candidates(uow, proposal.id) if c.state in awaiting]
     decided = decide(listed, campaign, first_certificate=_certificates_of_year(uow, campaign) + 1)
     now = uow.now()
     total = decision_total(decided)

@@ -42,6 +42,7 @@ candidates = sa.Table(
     sa.Column("tie", sa.JSON, nullable=False),
     sa.Column("proposed", sa.JSON, nullable=False),
     sa.Column("state", _enum(CandidateState), nullable=False),
+    sa.Column("not_proposed_reason", sa.Text),  # set when review left the nomination out of its proposal
     sa.Column("prize_rank", sa.Integer),
     sa.Column("outcome", sa.JSON),
     sa.Column("updated_at", UtcDateTime(), nullable=False),

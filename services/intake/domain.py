@@ -3,8 +3,11 @@
 Pure Python: values in, values out, no Flask, SQLAlchemy or kombu.
 
     draft ──submit──▶ submitted ──reopen (review returned it)──▶ returned ──resubmit──▶ submitted …
-    submitted ──award──▶ awarded        submitted ──refuse──▶ not_awarded   (an amending decision: either way)
+    submitted ──award──▶ awarded        submitted | returned ──refuse──▶ not_awarded   (amendments: either way)
     draft | submitted | returned ──withdraw──▶ withdrawn   (only until the proposal is sent)
+
+A dossier still returned when the proposal is signed is left out of it; the chair's decision ends the campaign for
+it too, so it is refused from ``returned`` and its unit reads why.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ LIFECYCLE = Lifecycle(
         Move("withdraw", [S.DRAFT, S.SUBMITTED, S.RETURNED], S.WITHDRAWN, "dossier.withdrawn"),
         # An amending decision may turn one outcome into the other; the dossier's state follows it.
         Move("award", [S.SUBMITTED, S.NOT_AWARDED], S.AWARDED, "dossier.awarded"),
-        Move("refuse", [S.SUBMITTED, S.AWARDED], S.NOT_AWARDED, "dossier.not_awarded"),
+        Move("refuse", [S.SUBMITTED, S.RETURNED, S.AWARDED], S.NOT_AWARDED, "dossier.not_awarded"),
     ],
     noun="hồ sơ",
     state_names={
@@ -296,6 +299,11 @@ class Dossier(Aggregate):
         summary = "; ".join(str(reason["message"]) for reason in reasons)
         payload = {"round": self.round, "reasons": [dict(reason) for reason in reasons]}
         LIFECYCLE.fire(self, "reopen", actor=actor, at=at, reason=summary, payload=payload)
+
+    def may_take_outcome(self, granted: bool) -> bool:
+        """Whether the council's word can land here: a move to it, or an amendment keeping the state."""
+        trigger = "award" if granted else "refuse"
+        return trigger in LIFECYCLE.allowed(self.state) or self.state is (S.AWARDED if granted else S.NOT_AWARDED)
 
     def decide(self, granted: bool, outcome: Mapping[str, Any], actor: Actor, at: datetime) -> bool:
         """Record the council's outcome, or an amending decision's; the earlier outcome is kept as ``previous``.

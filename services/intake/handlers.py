@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind, terms
-from services.intake.models import deadline_extensions, dossiers, proposals
+from services.intake.models import deadline_extensions, dossiers, proposals, with_documents
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.catalogue import Outcome
@@ -198,7 +198,7 @@ def record_award_refused(event: Event, uow: UnitOfWork) -> None:
 
 def _record_outcome(event: Event, uow: UnitOfWork, granted: bool) -> None:
     dossier = uow.session.get(Dossier, event.payload["dossier_id"])
-    if dossier is None or dossier.state not in {DossierState.SUBMITTED, DossierState.AWARDED, DossierState.NOT_AWARDED}:
+    if dossier is None or not dossier.may_take_outcome(granted):  # withdrawn, a draft, or never here
         log.warning("%s %s ignored: dossier %s cannot take an outcome", event.type, event.id, event.subject)
         return
     outcome = {key: event.payload[key] for key in OUTCOME_TERMS if key in event.payload}
@@ -225,7 +225,7 @@ def _set_proposal(uow: UnitOfWork, event: Event, pending: bool) -> None:
 
 def clerks_dossier(uow: UnitOfWork, dossier_id: str, actor: Actor) -> Dossier:
     """The dossier, if ``actor`` may touch it; another unit's dossier is answered as not found, never shown."""
-    dossier = uow.session.get(Dossier, dossier_id)
+    dossier = uow.session.get(Dossier, dossier_id, options=[with_documents])
     if dossier is None or (actor.role == "unit_clerk" and dossier.unit != actor.unit):
         raise DossierNotFound(dossier_id)
     return dossier

@@ -129,6 +129,12 @@ class Nomination(Aggregate):
     def decisions_of(self, round_: int) -> list[StepDecision]:
         return [d for d in self.decisions if d.round == round_]
 
+    def rejection(self) -> StepDecision | None:
+        """The decision that rejected this round, while the nomination stands rejected: what its unit is told."""
+        if self.state is not N.REJECTED:
+            return None
+        return next((d for d in reversed(self.decisions_of(self.round)) if not d.approved), None)
+
     def next_step(self) -> str | None:
         approved = {d.step for d in self.decisions_of(self.round) if d.approved}
         return next((step for step in self.steps if step not in approved), None)
@@ -269,9 +275,10 @@ PROPOSAL = Lifecycle(
     ProposalState,
     P.DRAFT,
     [
-        Move("submit", P.DRAFT, P.SUBMITTED, "proposal.submitted"),
+        # Version 2: the proposal also lists the nominations it leaves out, with the reason (shared/catalogue.py).
+        Move("submit", P.DRAFT, P.SUBMITTED, "proposal.submitted", version=2),
         Move("reopen", P.SUBMITTED, P.RETURNED, "proposal.reopened"),
-        Move("resubmit", P.RETURNED, P.SUBMITTED, "proposal.submitted"),
+        Move("resubmit", P.RETURNED, P.SUBMITTED, "proposal.submitted", version=2),
     ],
     noun="tờ trình đề nghị",
     state_names={P.DRAFT: "bản nháp", P.SUBMITTED: "đã gửi Phòng Nội vụ", P.RETURNED: "bị Phòng Nội vụ trả lại"},

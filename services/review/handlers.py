@@ -141,7 +141,9 @@ def import_figures(command: ImportFigures, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def send_proposal(command: SendProposal, uow: UnitOfWork) -> Proposal:
-    """Sign and send the ranked collectives and the valid individuals to Home Affairs."""
+    """Sign and send the ranked collectives and the valid individuals to Home Affairs, with every other live
+    nomination and why it is left out. Refused while a nomination is still in review: its unit is owed an
+    appraisal, and a proposal cannot say why it was left out before review has judged it."""
     campaign = uow.campaign(command.campaign)
     deadline = proposal_deadline(uow, campaign)
     if not is_by_deadline(uow.now(), deadline):

@@ -21,8 +21,11 @@ from services.review.rules import (
     Counts,
     IndividualCandidate,
     Placing,
+    Rejection,
     Standing,
     Status,
+    collective_left_out,
+    individual_left_out,
     judge_individuals,
     out_reason,
     place_campaign,
@@ -280,9 +283,18 @@ def _individuals(uow: UnitOfWork, campaign: Campaign, placings: dict[str, list[P
 
 
 def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
-    """The ranked collectives with their (provisional or contested) prizes, and the valid individuals."""
+    """The ranked collectives with their (provisional or contested) prizes, the valid individuals, and every other
+    live nomination of the campaign with the reason it is left out (the chair's decision refuses those)."""
     placings = place_campaign(standings(uow.session, campaign), campaign)
-    live = {n.unit: n for n in _collectives(uow.session, campaign.code) if n.state is NominationState.APPRAISED}
+    # A withdrawn nomination left the campaign and hears no outcome; every other one is proposed or left out.
+    staying = {n.unit: n for n in _collectives(uow.session, campaign.code) if n.state is not NominationState.WITHDRAWN}
+    live = {unit: n for unit, n in staying.items() if n.state is NominationState.APPRAISED}
+    not_proposed = [
+        _left_out(staying[p.unit], campaign, collective_left_out(p, campaign, _rejection(staying[p.unit])))
+        for track_placings in placings.values()
+        for p in track_placings
+        if p.prize is None and not p.contested and p.unit in staying
+    ]
     collectives = [
         {
             "dossier_id": live[p.unit].id,
@@ -305,8 +317,11 @@ def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
     ]
     individuals = []
     for verdict in _individuals(uow, campaign, placings):
-        if verdict.valid:
-            nomination = uow.session.get(Nomination, verdict.dossier_id)
+        nomination = uow.session.get(Nomination, verdict.dossier_id)
+        if not verdict.valid and nomination is not None:
+            reason = individual_left_out(verdict, campaign, _rejection(nomination))
+            not_proposed.append(_left_out(nomination, campaign, reason))
+        elif verdict.valid:
             nominee = (nomination.contents.get("nominee") if nomination else None) or {}
             individuals.append(
                 {
@@ -321,6 +336,22 @@ def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
         "dossier_ids": [c["dossier_id"] for c in collectives] + [i["dossier_id"] for i in individuals],
         "collectives": collectives,
         "individuals": individuals,
+        "not_proposed": not_proposed,
+    }
+
+
+def _rejection(nomination: Nomination) -> Rejection | None:
+    decision = nomination.rejection()
+    return Rejection(STEP_NAMES[decision.step], decision.note) if decision else None
+
+
+def _left_out(nomination: Nomination, campaign: Campaign, reason: str) -> dict[str, Any]:
+    return {
+        "dossier_id": nomination.id,
+        "unit": nomination.unit,
+        "unit_name": campaign.unit(nomination.unit).name,
+        "kind": nomination.kind,
+        "reason": reason,
     }
 
 

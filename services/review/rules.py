@@ -8,6 +8,7 @@ sentence shows them (``format_percent``).
 
     Standing (status + official counts) ──place_track──▶ Placing (targets, out codes, rank, tie, prize)
     IndividualCandidate + placings ──judge_individuals──▶ IndividualVerdict
+    Placing / IndividualVerdict not proposed ──collective_left_out / individual_left_out──▶ the unit's reason
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ __all__ = [
     "IndividualCandidate",
     "IndividualVerdict",
     "Placing",
+    "Rejection",
     "Standing",
     "Status",
     "TargetResult",
     "assess_targets",
+    "collective_left_out",
+    "individual_left_out",
     "judge_individuals",
     "meets_targets",
     "out_reason",
@@ -382,3 +386,87 @@ def _unit_prize_out(placing: Placing) -> str | None:
         group_size = len(placing.tie) + 1
         return None if len(placing.contested) >= group_size else "depends_on_council"
     return "unit_wins_no_prize"
+
+
+# --- why a nomination is not proposed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """The step a reviewer did not approve, as reviewers name it, and their note."""
+
+    step: str
+    note: str
+
+
+#: The counts each target's rate divides, and what they count, so a missed target is told with the unit's figures.
+_RATE_PARTS: Mapping[str, tuple[str, str, str]] = {
+    "case_file_rate": ("online_case_files", "total_case_files", "hồ sơ"),
+    "procedure_coverage": ("online_procedures", "total_procedures", "thủ tục"),
+}
+
+
+def collective_left_out(placing: Placing, campaign: Campaign, rejection: Rejection | None = None) -> str:
+    """Why a unit's collective nomination is not proposed, in sentences its clerk can understand or act on.
+
+    A unit that qualifies but is placed below the prizes is told its rank and how many prizes its track has; any
+    other is told every out code, a missed target with the unit's own official figures, a rejection with the step
+    and the reviewer's note. A placing that is proposed (a prize, or a tie the council shares out) has no reason.
+    """
+    if placing.prize is not None or placing.contested:
+        raise ValueError(f"Unit {placing.unit!r} is proposed for a prize; it has no reason to be left out")
+    if placing.qualifies:
+        track = campaign.track(placing.track)
+        return (
+            f"Đơn vị đạt chỉ tiêu, xếp hạng {placing.rank} trong khối “{track.name}”; khối chỉ có "
+            f"{len(track.prizes)} giải, dành cho các đơn vị xếp trên."
+        )
+    return _explain(placing.out, campaign, placing.counts, rejection)
+
+
+def individual_left_out(verdict: IndividualVerdict, campaign: Campaign, rejection: Rejection | None = None) -> str:
+    """Why an individual nomination is not proposed: its own review, or its unit's place, or a quota."""
+    if verdict.valid:
+        raise ValueError(f"The individual of {verdict.unit!r} is valid; it has no reason to be left out")
+    return _explain(verdict.out, campaign, None, rejection)
+
+
+def _explain(codes: Sequence[str], campaign: Campaign, counts: Counts | None, rejection: Rejection | None) -> str:
+    sentences = []
+    for code in codes:
+        if code == "rejected" and rejection is not None:
+            note = rejection.note.strip()
+            end = "" if note.endswith((".", "!", "?", "…")) else "."
+            sentences.append(f"Hồ sơ không được thông qua ở bước “{rejection.step}”: {note}{end}")
+        elif code.endswith(_MISSED) and counts is not None:
+            sentences.append(_missed_with_figures(code.removesuffix(_MISSED), counts, campaign))
+        else:
+            sentences.append(out_reason(code, campaign))
+    return " ".join(sentences)
+
+
+def _missed_with_figures(target_code: str, counts: Counts, campaign: Campaign) -> str:
+    """ "Chưa đạt chỉ tiêu tỷ lệ … (60,00 %): đơn vị đạt 45,00 % (450/1.000 hồ sơ)." """
+    target = campaign.target(target_code)
+    online_field, total_field, noun = _RATE_PARTS[target_code]
+    online, total = getattr(counts, online_field), getattr(counts, total_field)
+    rate = counts.value(target_code)
+    reached = (
+        f"đơn vị đạt {_below(Fraction(rate), target.threshold)} ({_figure(online)}/{_figure(total)} {noun})"
+        if rate is not None
+        else f"đơn vị không có {noun} nào nên chưa có tỷ lệ"
+    )
+    return f"Chưa đạt chỉ tiêu {_lower_first(target.name)} ({format_percent(target.threshold)}): {reached}."
+
+
+def _below(rate: Fraction, threshold: Fraction) -> str:
+    """The rate with as many decimals as it takes not to read as the threshold: 59,999 % is never "60,00 %"."""
+    places = 2
+    while format_percent(rate, places) == format_percent(threshold, places) and places < 6:
+        places += 1
+    return format_percent(rate, places)
+
+
+def _figure(count: int) -> str:
+    """1000 → "1.000": Vietnamese documents group digits with dots."""
+    return f"{count:,}".replace(",", ".")

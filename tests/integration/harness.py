@@ -129,11 +129,12 @@ class Harness:
         payload: dict[str, Any],
         actor: Actor = REVIEWER,
         campaign: str = "chau-thanh-2021",
+        version: int = 1,
     ) -> Event:
         """Publish an event as review or awards would, straight onto the bus."""
         event = Event(
             type=type_,
-            version=1,
+            version=version,
             occurred_at=self.clock.now(),
             producer="review" if type_.startswith(("dossier", "proposal.submitted")) else "awards",
             actor=actor,

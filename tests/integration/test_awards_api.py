@@ -128,33 +128,54 @@ def candidates(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # -- a real campaign through intake and review -----------------------------------------------------------------
 
 
-def through_review(h: Harness) -> dict[tuple[str, str], str]:
-    """Clerks submit four commune collectives and two individuals; reviewers approve every step; the head of
-    Culture & Information sends the proposal. The dossier ids by (unit, kind)."""
-    rows = "".join(f"{unit},{a},{b},{c},{d}\n" for unit, (a, b, c, d) in OFFICIAL.items())
+def reviewer(h: Harness) -> dict[str, str]:
+    return h.headers("reviewer", VHTT, "Phạm Thị D")
+
+
+def import_figures(h: Harness, official: dict[str, tuple[int, int, int, int]]) -> None:
+    rows = "".join(f"{unit},{a},{b},{c},{d}\n" for unit, (a, b, c, d) in official.items())
     csv_bytes = ("unit,online_case_files,total_case_files,online_procedures,total_procedures\n" + rows).encode()
-    reviewer, second = h.headers("reviewer", VHTT, "Phạm Thị D"), h.headers("reviewer", NOI_VU, "Lê Văn E")
     figures = h.client.put(
         f"/review/campaigns/{CAMPAIGN}/figures",
         data={"file": (io.BytesIO(csv_bytes), "f.csv")},
-        headers=reviewer,
+        headers=reviewer(h),
         content_type="multipart/form-data",
     )
     ok(figures)
+
+
+def submitted(h: Harness, unit: str, kind: str = "collective") -> str:
+    """A complete dossier of ``unit`` submitted by its clerk, once review holds it."""
+    dossier_id: str = h.complete_dossier(kind, unit)["id"]
+    assert ok(h.submit(dossier_id, unit=unit))["state"] == "submitted"
+    wait_until(
+        lambda: h.client.get(f"/review/nominations/{dossier_id}", headers=reviewer(h)).status_code == 200,
+        what=f"review to hold {dossier_id}",
+    )
+    return dossier_id
+
+
+def review_steps(h: Harness, dossier_id: str, reject_at: str | None = None, note: str = "Đạt yêu cầu.") -> None:
+    """Every step approved (the appraisal by a second reviewer), or approved up to ``reject_at``, rejected there."""
+    nomination = ok(h.client.get(f"/review/nominations/{dossier_id}", headers=reviewer(h)))
+    for entry in nomination["steps"]:
+        rejected = entry["step"] == reject_at
+        body = {"decision": "reject" if rejected else "approve", "note": note, "override": True}
+        who = h.headers("reviewer", NOI_VU, "Lê Văn E") if entry["step"] == "appraisal" else reviewer(h)
+        ok(h.client.post(f"/review/nominations/{dossier_id}/steps/{entry['step']}", json=body, headers=who))
+        if rejected:
+            return
+
+
+def through_review(h: Harness) -> dict[tuple[str, str], str]:
+    """Clerks submit four commune collectives and two individuals; reviewers approve every step; the head of
+    Culture & Information sends the proposal. The dossier ids by (unit, kind)."""
+    import_figures(h, OFFICIAL)
     ids = {}
     for unit, kind in [*((u, "collective") for u in OFFICIAL), ("phu-huu", "individual"), ("tan-phu", "individual")]:
-        ids[unit, kind] = h.complete_dossier(kind, unit)["id"]
-        assert ok(h.submit(ids[unit, kind], unit=unit))["state"] == "submitted"
+        ids[unit, kind] = submitted(h, unit, kind)
     for dossier_id in ids.values():
-        wait_until(
-            lambda d=dossier_id: h.client.get(f"/review/nominations/{d}", headers=reviewer).status_code == 200,
-            what=f"review to hold {dossier_id}",
-        )
-        nomination = ok(h.client.get(f"/review/nominations/{dossier_id}", headers=reviewer))
-        for entry in nomination["steps"]:
-            body = {"decision": "approve", "note": "Đạt yêu cầu.", "override": True}
-            who = second if entry["step"] == "appraisal" else reviewer
-            ok(h.client.post(f"/review/nominations/{dossier_id}/steps/{entry['step']}", json=body, headers=who))
+        review_steps(h, dossier_id)
     ok(h.client.post(REVIEW_PROPOSAL, json={"note": None}, headers=h.headers("review_head", VHTT)), 201)
     return ids
 
@@ -176,6 +197,14 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
         ("tan-phu", "individual"),
     ], "hoa-tan, fourth, won no prize in review and is not proposed"
     assert {c["dossier_id"] for c in view["candidates"]} == set(ids.values()) - {ids["hoa-tan", "collective"]}
+    fourth = (
+        "Đơn vị đạt chỉ tiêu, xếp hạng 4 trong khối “UBND các xã, thị trấn”; khối chỉ có 3 giải, "
+        "dành cho các đơn vị xếp trên."
+    )
+    shown = ok(h.client.get(f"{PROPOSALS}/{proposal_id}", headers=member(h, CHAIR)))
+    assert [(c["dossier_id"], c["unit_name"], c["kind"], c["state"], c["reason"]) for c in shown["not_proposed"]] == [
+        (ids["hoa-tan", "collective"], "Hòa Tân", "collective", "not_proposed", fourth)
+    ], "Home Affairs and the council see who was left out, and why"
     problem(open_session(h), 409, "no_proposal_before_the_council")
 
     # Home Affairs returns it; review sees it returned; its head sends it again as round two.
@@ -193,6 +222,7 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
     ok(h.client.post(REVIEW_PROPOSAL, json={"note": "Đã bổ sung."}, headers=h.headers("review_head", VHTT)), 201)
     view = proposal(h, proposal_id, round_=2)
     assert len(view["candidates"]) == 5 and {c["state"] for c in view["candidates"]} == {"proposed"}
+    assert [c["dossier_id"] for c in view["not_proposed"]] == [ids["hoa-tan", "collective"]], "replaced, not added"
 
     # Passed, tan-phu's collective not passed.
     not_passed = [{"dossier_id": ids["tan-phu", "collective"], "reason": "Số liệu chưa được xác nhận."}]
@@ -211,6 +241,8 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
     problem(vote(h, sid, "council_member-hoa-tan", phu_huu), 403, "not_a_member")
     problem(vote(h, sid, "truong-phong-tckh", phu_huu), 403, "not_present")
     problem(vote(h, sid, CHAIR, ids["tan-phu", "collective"]), 409, "not_before_the_council")
+    problem(vote(h, sid, CHAIR, ids["hoa-tan", "collective"]), 409, "not_before_the_council")
+    assert ids["hoa-tan", "collective"] not in {c["dossier_id"] for c in meeting["candidates"]}
     assert (
         h.client.post(
             f"{SESSIONS}/{sid}/votes", json={"dossier_id": phu_huu, "choice": "yes"}, headers=member(h, CHAIR)
@@ -245,11 +277,11 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
     problem(decision(h, SECRETARY), 403, "forbidden_role")
     problem(decision(h, "truong-phong-vhtt"), 403, "forbidden_role")
     made = ok(decision(h), 201)
-    assert made == {"decision_number": "1234/QĐ-UBND", "granted": 3, "refused": 2, "total": 4_730_000}
+    assert made == {"decision_number": "1234/QĐ-UBND", "granted": 3, "refused": 3, "total": 4_730_000}
     problem(decision(h), 409, "decision_final")
     problem(decision(h, number="9999/QĐ-UBND"), 409, "decision_final")
     h.wait_for_event("award.granted", 3)
-    h.wait_for_event("award.refused", 2)
+    h.wait_for_event("award.refused", 3)
 
     expected = {
         ("phu-huu", "collective"): ("awarded", 1, "Giải nhất", 2_500_000, "001/GK-2021"),
@@ -257,6 +289,7 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
         ("phu-huu", "individual"): ("awarded", None, INDIVIDUAL_AWARD, 230_000, "003/GK-2021"),
         ("tan-phu", "collective"): ("not_awarded", None, None, 0, None),
         ("tan-phu", "individual"): ("not_awarded", None, None, 0, None),
+        ("hoa-tan", "collective"): ("not_awarded", None, None, 0, None),
     }
     for (unit, kind), (state, rank, name, amount, number) in expected.items():
         dossier = h.wait_for_state(ids[unit, kind], state, unit=unit)
@@ -269,7 +302,7 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
     assert h.get(ids["tan-phu", "collective"], unit="tan-phu")["outcome"]["reason"] == (
         "Phòng Nội vụ không trình Hội đồng đề nghị này."
     )
-    assert h.get(ids["hoa-tan", "collective"], unit="hoa-tan")["state"] == "submitted", "never proposed"
+    assert h.get(ids["hoa-tan", "collective"], unit="hoa-tan")["outcome"]["reason"] == fourth, "never proposed"
 
     # The final list: JSON, CSV, XLSX.
     listed = ok(h.client.get(AWARDS, headers=home_affairs(h)))
@@ -304,6 +337,90 @@ def test_proposal_session_decision_and_every_outcome_back_in_intake(intake: Harn
     assert table[-1][5] == "Bốn triệu bảy trăm ba mươi ngàn đồng"
 
 
+# Below the targets, rejected, returned, an individual of a unit with no prize: all left out, each for its reason.
+LEFT_OUT_FIGURES = {
+    "tu-phap": (800, 1000, 15, 21),
+    "an-khanh": (599, 1000, 10, 10),
+    "tan-binh": (700, 1000, 8, 10),
+    "cai-tau-ha": (900, 1000, 9, 10),
+    "phu-long": (900, 1000, 9, 10),
+}
+FIGURES_REJECTED = "Số liệu tự chấm không khớp phần mềm một cửa."
+LEFT_OUT_REASONS = {
+    ("an-khanh", "collective"): (
+        "Chưa đạt chỉ tiêu tỷ lệ hồ sơ TTHC được xử lý trực tuyến mức 4 (60,00 %): đơn vị đạt 59,90 % "
+        "(599/1.000 hồ sơ)."
+    ),
+    ("tan-binh", "collective"): f"Hồ sơ không được thông qua ở bước “Đối chiếu số liệu”: {FIGURES_REJECTED}",
+    ("cai-tau-ha", "collective"): "Hồ sơ đã bị trả lại để bổ sung và chưa được thẩm định lại.",
+    ("tan-phu", "individual"): "Đơn vị không đạt giải tập thể, nên cá nhân không đủ điều kiện khen thưởng.",
+}
+
+
+def test_every_dossier_of_the_campaign_hears_its_outcome_when_the_chair_decides(intake: Harness) -> None:
+    h = intake
+    import_figures(h, LEFT_OUT_FIGURES)
+    ids = {(unit, "collective"): submitted(h, unit) for unit in LEFT_OUT_FIGURES}
+    ids["tan-phu", "individual"] = submitted(h, "tan-phu", "individual")
+    draft = h.create("collective", "an-hiep")["id"]
+    for key in [("tu-phap", "collective"), ("an-khanh", "collective"), ("tan-phu", "individual")]:
+        review_steps(h, ids[key])
+    review_steps(h, ids["tan-binh", "collective"], reject_at="figures", note=FIGURES_REJECTED)
+    returned = {"reasons": [{"field": "bien_ban", "message": "Biên bản họp chưa có chữ ký."}]}
+    ok(
+        h.client.post(
+            f"/review/nominations/{ids['cai-tau-ha', 'collective']}/return", json=returned, headers=reviewer(h)
+        )
+    )
+    h.wait_for_state(ids["cai-tau-ha", "collective"], "returned", unit="cai-tau-ha")
+    withdrawn = ids["phu-long", "collective"]
+    ok(
+        h.client.post(
+            f"/intake/dossiers/{withdrawn}/withdraw", json={"reason": "Rút."}, headers=h.headers(unit="phu-long")
+        )
+    )
+    wait_until(
+        lambda: ok(h.client.get(f"/review/nominations/{withdrawn}", headers=reviewer(h)))["state"] == "withdrawn",
+        what="review to hear of the withdrawal",
+    )
+    ok(h.client.post(REVIEW_PROPOSAL, json={"note": None}, headers=h.headers("review_head", VHTT)), 201)
+
+    [submitted_event] = h.wait_for_event("proposal.submitted")
+    proposal_id = submitted_event["payload"]["proposal_id"]
+    view = proposal(h, proposal_id)
+    assert [c["unit"] for c in view["candidates"]] == ["tu-phap"]
+    assert {(c["unit"], c["kind"]): c["reason"] for c in view["not_proposed"]} == LEFT_OUT_REASONS
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h), 201)["id"]
+    votes(h, sid, ids["tu-phap", "collective"], yes=4)
+    ok(close(h, sid))
+    assert ok(decision(h), 201) == {"decision_number": "1234/QĐ-UBND", "granted": 1, "refused": 4, "total": 2_500_000}
+
+    for (unit, kind), reason in LEFT_OUT_REASONS.items():
+        dossier = h.wait_for_state(ids[unit, kind], "not_awarded", unit=unit)  # as its clerk reads it
+        assert (dossier["outcome"]["reason"], dossier["outcome"]["decision_number"]) == (reason, "1234/QĐ-UBND")
+        assert dossier["history"][-1]["reason"] == reason
+    h.wait_for_state(ids["tu-phap", "collective"], "awarded", unit="tu-phap")
+    auditor = h.headers("auditor", None, "Kiểm toán viên")
+    left = ok(h.client.get(f"/intake/dossiers?campaign={CAMPAIGN}&state=submitted", headers=auditor))
+    assert left == [], "no dossier of the campaign is left waiting"
+    assert h.get(withdrawn, unit="phu-long")["state"] == "withdrawn", "a withdrawn dossier left; it is not refused"
+    assert h.get(draft, unit="an-hiep")["state"] == "draft", "a draft never reached review"
+
+    # The audit log tells it: the proposal names how many it left out; each dossier's timeline ends with the reason.
+    def timeline_ends_refused() -> list[dict[str, Any]] | None:
+        steps = ok(h.client.get(f"/audit/subjects/{ids['cai-tau-ha', 'collective']}", headers=auditor))["entries"]
+        return steps if steps[-1]["type"] == "dossier.not_awarded" else None
+
+    steps = wait_until(timeline_ends_refused, what="the returned dossier's refusal in the audit log")
+    refused = next(s for s in steps if s["type"] == "award.refused")
+    assert refused["sentence"].endswith("quyết định không khen thưởng hồ sơ")
+    assert refused["reason"] == LEFT_OUT_REASONS["cai-tau-ha", "collective"]
+    entries = ok(h.client.get("/audit/entries?type=proposal.submitted", headers=auditor))["entries"]
+    assert entries[0]["version"] == 2
+    assert entries[0]["sentence"].endswith("(1 hồ sơ; 4 hồ sơ không được đề nghị, có nêu lý do)")
+
+
 # == a proposal put on the bus as review sends it ==============================================================
 
 
@@ -316,7 +433,15 @@ def propose(
     return proposal_id
 
 
-def send(h: Harness, proposal_id: str, collectives: Sequence[dict], individuals: Sequence[dict] = (), round_: int = 1):
+def send(
+    h: Harness,
+    proposal_id: str,
+    collectives: Sequence[dict],
+    individuals: Sequence[dict] = (),
+    round_: int = 1,
+    not_proposed: Sequence[dict] | None = None,
+):
+    """``proposal.submitted`` as review sends it: version 2 when it states ``not_proposed``, else version 1."""
     payload = {
         "proposal_id": proposal_id,
         "round": round_,
@@ -329,7 +454,15 @@ def send(h: Harness, proposal_id: str, collectives: Sequence[dict], individuals:
         "to_state": "submitted",
         "reason": None,
     }
-    return h.inject("proposal.submitted", proposal_id, payload)
+    if not_proposed is None:
+        return h.inject("proposal.submitted", proposal_id, payload)
+    return h.inject("proposal.submitted", proposal_id, {**payload, "not_proposed": list(not_proposed)}, version=2)
+
+
+def left_out(unit: str, kind: str = "collective", reason: str = "Chưa đạt chỉ tiêu.") -> dict[str, Any]:
+    """A ``not_proposed`` item of version 2."""
+    name = default_campaign().unit(unit).name
+    return {"dossier_id": str(uuid.uuid4()), "unit": unit, "unit_name": name, "kind": kind, "reason": reason}
 
 
 PRIZES = {1: ("Giải nhất", 2_500_000), 2: ("Giải nhì", 2_000_000), 3: ("Giải ba", 1_500_000)}
@@ -368,9 +501,65 @@ def test_the_same_proposal_delivered_twice_makes_its_candidates_once(intake: Har
     wait_until(lambda: consumer.applied + consumer.duplicates >= before + 2, what="awards to take both deliveries")
     view = proposal(h, proposal_id)
     assert sorted(c["dossier_id"] for c in view["candidates"]) == sorted(c["dossier_id"] for c in listed)
+    assert view["not_proposed"] == [], "version 1 states no one left out, and is still accepted"
     h.wait_for_event("proposal.received")
     wait_until(lambda: all(r.relay.pending() == 0 for r in h.system.runtimes.values()), what="the relays to be idle")
     assert len(h.events("proposal.received")) == 1
+
+
+def test_who_was_left_out_is_kept_once_replaced_by_a_resending_and_refused_by_the_decision(intake: Harness) -> None:
+    h = intake
+    first = collective("phu-huu", 1)
+    hoa_tan, person = left_out("hoa-tan", reason="Xếp hạng 4."), left_out("an-khanh", "individual")
+    proposal_id = str(uuid.uuid4())
+    event = send(h, proposal_id, [first], not_proposed=[hoa_tan, person])
+    view = proposal(h, proposal_id)
+    assert [(c["unit"], c["kind"], c["state"], c["reason"]) for c in view["not_proposed"]] == [
+        ("hoa-tan", "collective", "not_proposed", "Xếp hạng 4."),
+        ("an-khanh", "individual", "not_proposed", "Chưa đạt chỉ tiêu."),
+    ]
+    assert [c["unit"] for c in view["candidates"]] == ["phu-huu"]
+    consumer = h.system.consumers["awards"]
+    before = consumer.applied + consumer.duplicates
+    Producer(h.connection.channel()).publish(  # the same event redelivered
+        CATALOGUE.to_message(event), exchange=h.system.topology.events, routing_key=event.type, message_id=event.id
+    )
+    wait_until(lambda: consumer.applied + consumer.duplicates > before, what="awards to take the redelivery")
+    assert len(proposal(h, proposal_id)["not_proposed"]) == 2, "kept once"
+
+    ok(appraise(h, proposal_id, "return", ["Bổ sung lý do."]))
+    send(h, proposal_id, [first], round_=2, not_proposed=[hoa_tan])
+    assert [c["unit"] for c in proposal(h, proposal_id, round_=2)["not_proposed"]] == ["hoa-tan"], "replaced"
+    before = consumer.applied + consumer.duplicates
+    send(h, proposal_id, [first], not_proposed=[hoa_tan, person])  # round 1 again, late, under another id
+    wait_until(lambda: consumer.applied + consumer.duplicates > before, what="awards to take the late round")
+    assert [c["unit"] for c in proposal(h, proposal_id, round_=2)["not_proposed"]] == ["hoa-tan"], "a late round: no"
+    not_passed = [{"dossier_id": hoa_tan["dossier_id"], "reason": "Không trình."}]
+    problem(appraise(h, proposal_id, "pass", not_passed=not_passed), 409, "not_in_proposal")
+
+    ok(appraise(h, proposal_id, "pass"))
+    sid = ok(open_session(h), 201)["id"]
+    assert [c["unit"] for c in session(h, sid)["candidates"]] == ["phu-huu"], "the council sees only the proposed"
+    problem(vote(h, sid, CHAIR, hoa_tan["dossier_id"]), 409, "not_before_the_council")
+    votes(h, sid, first["dossier_id"], yes=5)
+    ok(close(h, sid))
+    assert ok(decision(h), 201)["refused"] == 1
+    [refused] = h.wait_for_event("award.refused")
+    assert (refused["subject"], refused["payload"]["reason"], refused["payload"]["from_state"]) == (
+        hoa_tan["dossier_id"],
+        "Xếp hạng 4.",
+        "not_proposed",
+    )
+    assert (refused["payload"]["decision_number"], refused["unit"]) == ("1234/QĐ-UBND", "hoa-tan")
+
+    # An amending decision may still grant it.
+    url = "/awards/campaigns/chau-thanh-2021/decisions/1234/QĐ-UBND/amendments"
+    change = {"dossier_id": hoa_tan["dossier_id"], "granted": True, "prize_rank": 3}
+    body = {"decision_number": "1300/QĐ-UBND", "decision_date": "2021-12-29", "reason": "Hội đồng xét lại.",
+            "changes": [change]}  # fmt: skip
+    assert ok(h.client.post(url, json=body, headers=member(h, CHAIR)), 201)["granted"] == 1
+    [granted] = [e for e in h.wait_for_event("award.granted", 2) if e["subject"] == hoa_tan["dossier_id"]]
+    assert (granted["payload"]["prize_name"], granted["payload"]["from_state"]) == ("Giải ba", "refused")
 
 
 def test_a_wrong_amount_is_refused_whole_and_a_tie_is_settled_by_the_councils_votes(intake: Harness) -> None:

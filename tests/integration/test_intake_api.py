@@ -1042,6 +1042,42 @@ def test_a_refusal_shows_the_dossier_not_awarded_with_the_reason(intake: Harness
     )
 
 
+def test_a_dossier_still_returned_when_the_chair_decides_is_not_awarded_with_the_reason_it_was_left_out(
+    intake: Harness,
+) -> None:
+    dossier_id = submitted(intake)
+    with intake_consumes(intake):
+        intake.return_dossier(dossier_id, 1, "Biên bản họp chưa có chữ ký.")
+    assert intake.wait_for_state(dossier_id, "returned")["return_reasons"]
+    reason = "Hồ sơ đã bị trả lại để bổ sung và chưa được thẩm định lại."
+
+    intake.decide(dossier_id, granted=False, reason=reason, decision_number="1234/QĐ-UBND")
+
+    dossier = intake.wait_for_state(dossier_id, "not_awarded")
+    assert (dossier["outcome"]["reason"], dossier["outcome"]["decision_number"]) == (reason, "1234/QĐ-UBND")
+    assert triggers(dossier) == ["submit", "reopen", "refuse"]
+    assert dossier["allowed_actions"] == [], "the campaign is decided: no more revisions"
+    problem(intake.submit(dossier_id), 409, "illegal_transition")
+
+
+def test_an_outcome_for_a_withdrawn_or_draft_dossier_changes_nothing(intake: Harness) -> None:
+    """A withdrawal review had not heard of when its head signed: the decision refuses the dossier, intake keeps
+    it withdrawn. A draft never reached review; an outcome for it can only be a stray."""
+    withdrawn = submitted(intake, "individual")
+    ok(withdraw(intake, withdrawn))
+    draft: str = intake.create("collective", "an-khanh")["id"]
+
+    with intake_consumes(intake, 2):
+        intake.decide(withdrawn, granted=False, reason="Đơn vị không đạt giải tập thể.")
+        intake.decide(draft, granted=True, prize_name="Giải nhất", amount=2_500_000)
+
+    assert (intake.get(withdrawn)["state"], intake.get(withdrawn)["outcome"]) == ("withdrawn", None)
+    assert intake.get(draft, unit="an-khanh")["state"] == "draft"
+    relays_idle(intake)
+    assert intake.events("dossier.not_awarded") == intake.events("dossier.awarded") == []
+    assert intake.system.consumers["intake"].dead_lettered == 0
+
+
 def test_the_same_award_delivered_twice_is_applied_once(intake: Harness) -> None:
     dossier_id = submitted(intake)
     award = grant(intake, dossier_id)

@@ -894,6 +894,24 @@ def test_the_proposal_waits_for_every_nomination_then_goes_to_home_affairs_and_c
         }
     ], "an-khanh wins no collective prize, so its individual is not valid"
     assert set(payload["dossier_ids"]) == {ids["tu-phap"], ids["phu-huu"], ids["hoa-tan"], individuals["hoa-tan"]}
+    assert event["version"] == 2, "version 2 also states every nomination it leaves out, and why"
+    assert payload["not_proposed"] == [
+        {
+            "dossier_id": ids["an-khanh"],
+            "unit": "an-khanh",
+            "unit_name": "An Khánh",
+            "kind": "collective",
+            "reason": "Chưa đạt chỉ tiêu tỷ lệ hồ sơ TTHC được xử lý trực tuyến mức 4 (60,00 %): "
+            "đơn vị đạt 59,90 % (599/1.000 hồ sơ).",
+        },
+        {
+            "dossier_id": individuals["an-khanh"],
+            "unit": "an-khanh",
+            "unit_name": "An Khánh",
+            "kind": "individual",
+            "reason": "Đơn vị không đạt giải tập thể, nên cá nhân không đủ điều kiện khen thưởng.",
+        },
+    ]
     assert (
         ok(intake.client.get(PROPOSAL, headers=home_affairs(intake)))["contents"]["individuals"]
         == payload["individuals"]
@@ -929,6 +947,7 @@ def test_the_proposal_waits_for_every_nomination_then_goes_to_home_affairs_and_c
     )
     assert second["payload"]["collectives"] == payload["collectives"]
     assert second["payload"]["individuals"] == payload["individuals"]
+    assert second["payload"]["not_proposed"] == payload["not_proposed"][:1], "the withdrawn individual hears nothing"
     problem(withdraw(intake, ids["an-khanh"], "an-khanh"), 409, "proposal_already_sent")
     assert intake.get(ids["an-khanh"], unit="an-khanh")["state"] == "submitted"
 

@@ -163,6 +163,38 @@ def test_a_nomination_not_passed_never_reaches_the_council() -> None:
     assert refused.value.code == "not_before_the_council"
 
 
+def left_out(unit: str, kind: str = "collective", reason: str = "Chưa đạt chỉ tiêu.") -> Candidate:
+    """A nomination the proposal states it leaves out, as awards' consumer keeps it (with its unit's track)."""
+    item = {"dossier_id": f"n-{unit}", "unit": unit, "unit_name": CAMPAIGN.unit(unit).name, "kind": kind,
+            "reason": reason, "track": CAMPAIGN.unit(unit).track}  # fmt: skip
+    return Candidate.left_out(item, PROPOSAL_ID, CAMPAIGN.code, AT)
+
+
+def test_a_nomination_left_out_by_review_is_kept_with_its_reason_and_never_comes_before_the_council() -> None:
+    found = left_out("an-hiep", reason="Đơn vị đạt chỉ tiêu, xếp hạng 4 trong khối “UBND các xã, thị trấn”.")
+
+    assert (found.id, found.kind, found.track, found.state) == ("n-an-hiep", "collective", "commune", CS.NOT_PROPOSED)
+    assert not found.before_the_council and found.pending_changes == []
+    assert candidate(collective("hoa-tan", 1)).before_the_council
+    with pytest.raises(RuleViolation) as refused:
+        session().vote(MEMBERS["chu-tich-ubnd"], found, "approve", AT)
+    assert refused.value.code == "not_before_the_council"
+    for trigger in ("not_pass", "approve", "reject", "grant"):
+        with pytest.raises(IllegalTransition):
+            found.fire(trigger, CHAIR, AT)
+
+
+def test_closing_a_session_leaves_the_left_out_as_they_are() -> None:
+    listed = [candidate(collective("phu-huu", 1)), left_out("an-hiep")]
+    meeting = session()
+    votes(meeting, listed[0], yes=5)
+
+    meeting.close(listed, CAMPAIGN, SECRETARY, AT)
+
+    assert [c.state for c in listed] == [CS.APPROVED, CS.NOT_PROPOSED]
+    assert listed[1].pending_changes == []
+
+
 # == quorum ===================================================================================================
 
 
@@ -412,6 +444,27 @@ def test_certificates_continue_after_earlier_ones_and_a_not_passed_nomination_is
     assert len(set(numbers)) == len(numbers)
     [refused] = [a for a in decided if a.dossier_id == "d-tan-binh"]
     assert (refused.granted, refused.reason) == (False, "Phòng Nội vụ không trình Hội đồng đề nghị này.")
+
+
+def test_the_decision_refuses_every_left_out_nomination_with_reviews_reason_and_an_amendment_may_grant_it() -> None:
+    listed = council_result()
+    fourth = left_out("an-hiep", reason="Đơn vị đạt chỉ tiêu, xếp hạng 5 trong khối “UBND các xã, thị trấn”.")
+    person = left_out("tan-binh", "individual", "Đơn vị không đạt giải tập thể, nên cá nhân không đủ điều kiện.")
+
+    decided = {a.dossier_id: a for a in decide([*listed, fourth, person], CAMPAIGN, first_certificate=1)}
+
+    assert decided["n-an-hiep"] == Award("n-an-hiep", False, None, None, 0, None, fourth.not_proposed_reason)
+    assert decided["n-tan-binh"].reason == person.not_proposed_reason
+    assert [a.certificate_number for a in decided.values() if a.granted] == [f"00{n}/GK-2021" for n in range(1, 6)]
+    fourth.fire("refuse", CHAIR, AT, reason=fourth.not_proposed_reason)
+    [change] = fourth.pull_changes()
+    assert (change.event_type, change.source, change.reason) == (
+        "award.refused",
+        "not_proposed",
+        fourth.not_proposed_reason,
+    )
+    fourth.fire("grant", CHAIR, AT, reason="Quyết định sửa đổi")  # an amending decision may still grant it
+    assert fourth.state is CS.GRANTED and not fourth.before_the_council
 
 
 def test_the_individual_amount_is_the_base_salary_times_0_15_rounded_up() -> None:

@@ -1012,13 +1012,15 @@ def test_every_amendment_keeps_the_whole_chain_of_earlier_outcomes() -> None:
     assert dossier.pending_changes == []
 
 
-@pytest.mark.parametrize("state", [DRAFT, RETURNED])
-@pytest.mark.parametrize(("granted", "trigger"), [(True, "award"), (False, "refuse")])
+@pytest.mark.parametrize(
+    ("state", "granted", "trigger"), [(DRAFT, True, "award"), (DRAFT, False, "refuse"), (RETURNED, True, "award")]
+)
 def test_an_open_dossier_not_waiting_for_the_council_cannot_be_decided(
     state: DossierState, granted: bool, trigger: str
 ) -> None:
     dossier = dossier_in(state)
 
+    assert not dossier.may_take_outcome(granted)
     with pytest.raises(IllegalTransition) as raised:
         dossier.decide(granted, OUTCOME, AWARDS, AT)
 
@@ -1027,12 +1029,26 @@ def test_an_open_dossier_not_waiting_for_the_council_cannot_be_decided(
     assert dossier.pending_changes == []
 
 
+def test_a_dossier_still_returned_at_the_decision_is_not_awarded_with_the_reason_it_was_left_out() -> None:
+    dossier = dossier_in(RETURNED)
+    reason = "Hồ sơ đã bị trả lại để bổ sung và chưa được thẩm định lại."
+
+    assert dossier.may_take_outcome(False)
+    assert dossier.decide(False, {**OUTCOME, "reason": reason}, AWARDS, AT) is True
+
+    assert dossier.state is NOT_AWARDED
+    change = only_change(dossier)
+    assert (change.trigger, change.source, change.reason) == ("refuse", "returned", reason)
+    with pytest.raises(RuleViolation):
+        dossier.require_editable("sửa")  # the campaign is decided: no more revisions
+
+
 # --- the lifecycle as a table ----------------------------------------------
 
 ALLOWED = {
     DRAFT: ["submit", "withdraw"],
     SUBMITTED: ["reopen", "withdraw", "award", "refuse"],
-    RETURNED: ["resubmit", "withdraw"],
+    RETURNED: ["resubmit", "withdraw", "refuse"],  # still returned when the chair decides: not awarded
     WITHDRAWN: [],
     AWARDED: ["refuse"],  # an amending decision may reverse the outcome
     NOT_AWARDED: ["award"],
@@ -1043,7 +1059,7 @@ MOVES = {
     "resubmit": ({RETURNED}, SUBMITTED, "dossier.resubmitted"),
     "withdraw": ({DRAFT, SUBMITTED, RETURNED}, WITHDRAWN, "dossier.withdrawn"),
     "award": ({SUBMITTED, NOT_AWARDED}, AWARDED, "dossier.awarded"),
-    "refuse": ({SUBMITTED, AWARDED}, NOT_AWARDED, "dossier.not_awarded"),
+    "refuse": ({SUBMITTED, RETURNED, AWARDED}, NOT_AWARDED, "dossier.not_awarded"),
 }
 
 

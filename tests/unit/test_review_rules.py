@@ -17,9 +17,12 @@ from services.review.rules import (
     IndividualCandidate,
     IndividualVerdict,
     Placing,
+    Rejection,
     Standing,
     Status,
     assess_targets,
+    collective_left_out,
+    individual_left_out,
     judge_individuals,
     meets_targets,
     out_reason,
@@ -489,6 +492,84 @@ def test_every_out_code_has_a_reason() -> None:
     assert OUT_REASONS["unit_wins_no_prize"].startswith("Đơn vị không đạt giải tập thể, nên cá nhân không đủ điều kiện")
     with pytest.raises(KeyError):
         out_reason("no_such_reason", CAMPAIGN)
+
+
+# --- why a nomination is left out of the proposal, as its unit reads it ------------------------------------
+
+
+def placed(standings: Sequence[Standing], unit: str) -> Placing:
+    return by_unit(place_campaign(standings, CAMPAIGN)[CAMPAIGN.unit(unit).track])[unit]
+
+
+def test_a_unit_meeting_the_targets_but_ranked_below_the_prizes_is_told_its_rank_and_the_prizes() -> None:
+    communes = [appraised(code, counts(99 - n, 100)) for n, code in enumerate(COMMUNES[:4])]
+    fourth = placed(communes, COMMUNES[3])
+
+    assert collective_left_out(fourth, CAMPAIGN) == (
+        "Đơn vị đạt chỉ tiêu, xếp hạng 4 trong khối “UBND các xã, thị trấn”; khối chỉ có 3 giải, "
+        "dành cho các đơn vị xếp trên."
+    )
+
+
+def test_a_missed_target_is_told_with_the_units_own_official_figures() -> None:
+    missed = placed([appraised("tu-phap", counts(1234, 2500, 2, 10))], "tu-phap")
+
+    assert collective_left_out(missed, CAMPAIGN) == (
+        "Chưa đạt chỉ tiêu tỷ lệ hồ sơ TTHC được xử lý trực tuyến mức 4 (60,00 %): đơn vị đạt 49,36 % "
+        "(1.234/2.500 hồ sơ). Chưa đạt chỉ tiêu tỷ lệ TTHC cung cấp trực tuyến mức 4 có phát sinh hồ sơ "
+        "(50,00 %): đơn vị đạt 20,00 % (2/10 thủ tục)."
+    )
+
+
+def test_a_rate_just_below_the_target_is_not_rounded_up_to_it_in_the_sentence() -> None:
+    reason = collective_left_out(placed([appraised("tu-phap", counts(59_999, 100_000))], "tu-phap"), CAMPAIGN)
+    assert reason.endswith("(60,00 %): đơn vị đạt 59,999 % (59.999/100.000 hồ sơ)."), "never reads as 60,00 %"
+
+
+def test_a_unit_without_case_files_is_told_it_has_no_rate() -> None:
+    reason = collective_left_out(placed([appraised("tu-phap", counts(0, 0, 5, 10))], "tu-phap"), CAMPAIGN)
+    assert reason == (
+        "Chưa đạt chỉ tiêu tỷ lệ hồ sơ TTHC được xử lý trực tuyến mức 4 (60,00 %): "
+        "đơn vị không có hồ sơ nào nên chưa có tỷ lệ."
+    )
+
+
+def test_a_rejected_nomination_is_told_the_step_and_the_reviewers_note_then_anything_else_it_misses() -> None:
+    rejected = placed([Standing("tu-phap", Status.REJECTED, counts(50, 100))], "tu-phap")
+    step = Rejection("Đối chiếu số liệu", "Số liệu tự chấm không khớp phần mềm một cửa")
+
+    assert collective_left_out(rejected, CAMPAIGN, step) == (
+        "Hồ sơ không được thông qua ở bước “Đối chiếu số liệu”: Số liệu tự chấm không khớp phần mềm một cửa. "
+        "Chưa đạt chỉ tiêu tỷ lệ hồ sơ TTHC được xử lý trực tuyến mức 4 (60,00 %): đơn vị đạt 50,00 % "
+        "(50/100 hồ sơ)."
+    )
+    assert collective_left_out(rejected, CAMPAIGN).startswith(OUT_REASONS["rejected"]), "no step known: the code's"
+
+
+def test_a_returned_nomination_and_one_without_figures_are_told_so() -> None:
+    returned = placed([Standing("tu-phap", Status.RETURNED, None)], "tu-phap")
+    assert collective_left_out(returned, CAMPAIGN) == f"{OUT_REASONS['returned']} {OUT_REASONS['no_figures']}"
+
+
+def test_a_proposed_unit_has_no_reason_to_be_left_out() -> None:
+    with pytest.raises(ValueError, match="proposed"):
+        collective_left_out(placed([appraised("tu-phap")], "tu-phap"), CAMPAIGN)
+    tied = [appraised(code, counts(90, 100)) for code in DISTRICT[:4]]
+    with pytest.raises(ValueError, match="proposed"):
+        collective_left_out(placed(tied, DISTRICT[3]), CAMPAIGN)  # contests a prize before the council
+    with pytest.raises(ValueError, match="valid"):
+        individual_left_out(IndividualVerdict("tu-phap", "i-1", valid=True, out=()), CAMPAIGN)
+
+
+def test_an_individual_is_told_why_its_unit_or_its_own_review_keeps_it_out() -> None:
+    no_prize = IndividualVerdict("kinh-te-ha-tang", "i-1", valid=False, out=("unit_wins_no_prize",))
+    assert individual_left_out(no_prize, CAMPAIGN) == (
+        "Đơn vị không đạt giải tập thể, nên cá nhân không đủ điều kiện khen thưởng."
+    )
+    rejected = IndividualVerdict("tu-phap", "i-2", valid=False, out=("rejected",))
+    assert individual_left_out(rejected, CAMPAIGN, Rejection("Thẩm định", "Thiếu bản sao quyết định bổ nhiệm!")) == (
+        "Hồ sơ không được thông qua ở bước “Thẩm định”: Thiếu bản sao quyết định bổ nhiệm!"
+    )
 
 
 # --- individuals -------------------------------------------------------------------------------------------
