@@ -221,10 +221,10 @@ class _Run:
         self._day(APPRAISAL, 9)
         self._appraise(proposal_id)
         self._day(COUNCIL, 8)
-        candidates = self._council()
-        decision_number = self._decide()
+        self._council()
+        decision_number, decided = self._decide()
         awards = self._read_awards()
-        dossiers = self._outcomes(candidates)
+        dossiers = self._outcomes(decided)
         bus, audit = self._settled_counts()
         return Report(
             campaign=self.code,
@@ -470,13 +470,14 @@ class _Run:
         self.say(f"session closed: {Counter(c['state'] for c in closed['candidates'])}")
         return list(closed["candidates"])
 
-    def _decide(self) -> str:
+    def _decide(self) -> tuple[str, int]:
+        """The chair's decision: its number, and how many dossiers it decided (candidates and those left out)."""
         chair = self._member(_officers(self.campaign.council.members)[0], "council_chair")
         number = f"{self.plan.seed % 10000}/QĐ-UBND"
         body = {"decision_number": number, "decision_date": date(self.campaign.year, 12, COUNCIL).isoformat()}
         made = self._post(f"/awards/campaigns/{self.code}/decision", chair, body)
         self.say(f"decision {number}: {made['granted']} granted, {made['refused']} refused")
-        return number
+        return number, made["granted"] + made["refused"]
 
     # -- reading the results ---------------------------------------------------------------------------------
 
@@ -490,15 +491,15 @@ class _Run:
         )
         return {"rows": rows, "total": listed["total"], "total_words": listed["total_words"]}
 
-    def _outcomes(self, candidates: Sequence[Mapping[str, Any]]) -> tuple[DossierOutcome, ...]:
-        """Wait until intake shows every candidate its outcome, then read every dossier as its unit sees it."""
+    def _outcomes(self, decided: int) -> tuple[DossierOutcome, ...]:
+        """Wait until intake shows every dossier the decision decided its outcome, then read every dossier as its
+        unit sees it."""
         self._wait(
             lambda: (
-                self._total("/intake/dossiers", "awarded") + self._total("/intake/dossiers", "not_awarded")
-                >= len(candidates)
+                self._total("/intake/dossiers", "awarded") + self._total("/intake/dossiers", "not_awarded") >= decided
                 or None
             ),
-            f"intake to show the outcome of {len(candidates)} candidates",
+            f"intake to show the outcome of the {decided} dossiers the decision decided",
         )
         auditor = self._person("auditor", None, "Trần Văn B")
         outcomes = []

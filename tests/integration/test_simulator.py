@@ -47,7 +47,9 @@ def check(report: Report, campaign: Campaign, seed: int) -> None:
         elif unit.unit in expected.collectives:
             assert states[unit.unit] == "awarded"
         else:
-            assert states[unit.unit] == "submitted", "a dossier never proposed keeps its state"
+            assert states[unit.unit] == "not_awarded", "a dossier never proposed hears so at the decision"
+    assert {d.state for d in report.dossiers} <= {"draft", "awarded", "not_awarded"}, "none left waiting"
+    assert all(d.reason for d in report.dossiers if d.state == "not_awarded"), "each told why"
     awarded = {d.unit: d.amount for d in report.dossiers if d.kind == "collective" and d.state == "awarded"}
     assert awarded == {unit: amount for unit, (_, amount) in expected.collectives.items()}
 
