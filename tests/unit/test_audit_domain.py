@@ -350,6 +350,18 @@ def test_intakes_records_of_other_services_decisions_name_who_decided(type_: str
     assert sentence(type_, 1, REVIEWER["name"], REVIEWER["role"], REVIEWER["unit"], payload) == expected
 
 
+def test_both_versions_of_a_signed_proposal_read_and_the_second_counts_whom_it_leaves_out() -> None:
+    head = ("Nguyễn Văn G", "review_head", "van-hoa-thong-tin")
+    names = Names(units={"van-hoa-thong-tin": "Phòng Văn hóa – Thông tin"})
+    first = sentence("proposal.submitted", 1, *head, {"dossier_ids": ["a", "b"]}, names)
+    left_out = [{"dossier_id": "c", "reason": "Chưa đạt chỉ tiêu."}, {"dossier_id": "d", "reason": "Xếp hạng 4."}]
+    second = sentence("proposal.submitted", 2, *head, {"dossier_ids": ["a", "b"], "not_proposed": left_out}, names)
+
+    who = "Nguyễn Văn G (trưởng phòng thẩm định, Phòng Văn hóa – Thông tin)"
+    assert first == f"{who} ký và gửi tờ trình đề nghị khen thưởng (2 hồ sơ)"
+    assert second == f"{who} ký và gửi tờ trình đề nghị khen thưởng (2 hồ sơ; 2 hồ sơ không được đề nghị, có nêu lý do)"
+
+
 def test_an_unknown_event_is_named_by_its_type_and_version() -> None:
     assert (
         sentence("council.vote_cast", 2, "Võ Văn E", "council_chair", None, {})

@@ -69,6 +69,22 @@ def dossier_in(state: DossierState, id: str = "hs-001") -> Dossier:
 # --- firing ----------------------------------------------------------------
 
 
+def test_a_move_announces_the_version_of_its_events_shape() -> None:
+    versioned = Lifecycle(
+        "dossier",
+        DossierState,
+        DRAFT,
+        [Move("submit", DRAFT, SUBMITTED, "dossier.submitted", version=2), MOVES[1]],
+    )
+    dossier = Dossier("hs-002")
+
+    submitted = versioned.fire(dossier, "submit", actor=CLERK, at=AT)
+    sent_back = versioned.fire(dossier, "send_back", actor=REVIEWER, at=AT)
+
+    assert (submitted.event_type, submitted.event_version) == ("dossier.submitted", 2)
+    assert (sent_back.event_type, sent_back.event_version) == ("dossier.returned", 1), "version 1 unless told"
+
+
 def test_fire_moves_the_state_and_returns_the_full_change() -> None:
     dossier = Dossier("hs-001")
 
