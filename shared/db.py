@@ -277,8 +277,9 @@ class UnitOfWork:
         row are written when the block ends well, and a failure undoes that event alone, so the rest of the batch
         commits together at :meth:`commit`.
 
-        The session forgets its objects after each event, so nothing one event loaded (or a failed one left half
-        changed) is seen by the next: each starts from the database, as it would in a unit of work of its own.
+        The session forgets its objects (and what reads kept in its ``info``) after each event, so nothing one event
+        loaded (or a failed one left half changed) is seen by the next: each starts from the database, as it would
+        in a unit of work of its own.
         """
         self.cause = cause
         self.correlation_id = cause.correlation_id
@@ -294,21 +295,39 @@ class UnitOfWork:
             self.cause = None
             self._events, self._changes = [], []
             self.session.expunge_all()
+            self.session.info.clear()  # what a read kept for the rest of its unit of work (a deadline)
         self._kept.extend(events)
+
+    def write(self) -> None:
+        """Write what is pending (state, history, outbox) into the transaction without committing it.
+
+        A route then renders its answer from the same transaction, before :meth:`commit`: the answer shows exactly
+        what is committed, and needs no second connection and no reload of what the handler already holds.
+        """
+        with self._stale_is_a_conflict():
+            self._kept.extend(self._write_all())
+        self._events = []
 
     def commit(self) -> list[Event]:
         """Write the history, the outbox and (for a consumed event) the inbox row with the state; commit."""
-        try:
+        with self._stale_is_a_conflict():
             events = self._kept + self._write_all()
             self.session.commit()
-        except StaleDataError as err:
-            self.session.rollback()
-            raise ConcurrentUpdate(str(err)) from err
         self.committed = True
         self._events, self._kept = [], []
         if events:
             self._on_commit()
         return events
+
+    @contextmanager
+    def _stale_is_a_conflict(self) -> Iterator[None]:
+        """A writer that loaded an older version meets the newer one at flush: nothing of it is kept, and it is told
+        to load again and retry (409), whether the flush came with :meth:`write` or :meth:`commit`."""
+        try:
+            yield
+        except StaleDataError as err:
+            self.session.rollback()
+            raise ConcurrentUpdate(str(err)) from err
 
     def _write_all(self) -> list[Event]:
         # The state first: a writer that lost a race meets the newer version here (and the flush takes the changes).

@@ -33,10 +33,16 @@ def deadline_extensions(metadata: sa.MetaData) -> sa.Table:
 
 
 def current_deadline(uow: UnitOfWork, table: sa.Table, campaign: str, planned: date) -> date:
-    extended = uow.session.execute(
-        sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == campaign)
-    ).scalar()
-    return max(planned, extended) if extended else planned
+    """The deadline in force, read once per unit of work (kept in its session's ``info``): a route that judged a
+    submission by it renders the same date in its answer without asking the database again."""
+    key = (table.name, campaign)
+    if key not in uow.session.info:
+        extended = uow.session.execute(
+            sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == campaign)
+        ).scalar()
+        uow.session.info[key] = max(planned, extended) if extended else planned
+    deadline: date = uow.session.info[key]
+    return deadline
 
 
 def extend_deadline(
@@ -58,6 +64,7 @@ def extend_deadline(
             f"Hạn mới phải sau hạn hiện tại ({format_local_date(previous)}).",
             current_deadline=previous.isoformat(),
         )
+    uow.session.info[(table.name, campaign)] = new_date
     uow.session.execute(
         table.insert().values(
             campaign=campaign,

@@ -31,6 +31,7 @@ from shared.settings import Settings
 
 M = TypeVar("M")
 R = TypeVar("R")
+A = TypeVar("A")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,22 @@ class ServiceRuntime:
             result = handler(message, uow)
             uow.commit()
             return result
+
+    def execute_and_render(
+        self, handler: Callable[[M, UnitOfWork], R], message: M, render: Callable[[R, UnitOfWork], A]
+    ) -> A:
+        """Run a command handler, then ``render`` its answer in the same transaction, and commit once.
+
+        The answer is read after the change, its history and its events are written and before the commit, so it
+        shows what was committed, from the objects the handler loaded: one connection and one transaction per
+        request instead of a second unit of work reloading it all.
+        """
+        with self.unit_of_work() as uow:
+            result = handler(message, uow)
+            uow.write()
+            answer = render(result, uow)
+            uow.commit()
+            return answer
 
     def consumer(self, connection: Connection | None = None) -> ServiceConsumer:
         return ServiceConsumer(

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, send_file
 
 from services.intake import handlers, queries
+from services.intake.domain import Dossier
 from services.intake.handlers import (
     AttachDocument,
     CreateDossier,
@@ -33,6 +34,7 @@ from services.intake.schemas import (
 from services.intake.storage import DocumentStore, request_class_for, safe_filename
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
+from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import Problem
 from shared.service import ServiceRuntime
@@ -92,8 +94,7 @@ def extend_deadline(body: dict[str, Any], code: str) -> dict[str, Any]:
 @blueprint.response(201, DossierOut)
 def create_dossier(body: dict[str, Any]) -> dict[str, Any]:
     """Lập hồ sơ: a draft for the clerk's own unit."""
-    dossier = current_runtime().execute(handlers.create_dossier, CreateDossier(actor=g.actor, **body))
-    return _view(dossier.id)
+    return current_runtime().execute_and_render(handlers.create_dossier, CreateDossier(actor=g.actor, **body), _render)
 
 
 @blueprint.get("/dossiers")
@@ -129,8 +130,7 @@ def get_dossier(dossier_id: str) -> dict[str, Any]:
 @blueprint.response(200, DossierOut)
 def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Sửa hồ sơ: a draft, or a dossier returned for revision."""
-    current_runtime().execute(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body))
-    return _view(dossier_id)
+    return current_runtime().execute_and_render(handlers.edit_dossier, EditDossier(dossier_id, g.actor, body), _render)
 
 
 @blueprint.put("/dossiers/<dossier_id>/documents/<kind>")
@@ -183,8 +183,7 @@ def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Resp
 @blueprint.response(200, DossierOut)
 def submit_dossier(dossier_id: str) -> dict[str, Any]:
     """Nộp hồ sơ (or nộp lại after a return): refused with every missing item at once, or after the deadline."""
-    current_runtime().execute(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor))
-    return _view(dossier_id)
+    return current_runtime().execute_and_render(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor), _render)
 
 
 @blueprint.post("/dossiers/<dossier_id>/withdraw")
@@ -193,13 +192,18 @@ def submit_dossier(dossier_id: str) -> dict[str, Any]:
 @blueprint.response(200, DossierOut)
 def withdraw_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Rút hồ sơ, until Culture & Information has sent its proposal."""
-    current_runtime().execute(handlers.withdraw_dossier, WithdrawDossier(dossier_id, g.actor, body.get("reason")))
-    return _view(dossier_id)
+    command = WithdrawDossier(dossier_id, g.actor, body.get("reason"))
+    return current_runtime().execute_and_render(handlers.withdraw_dossier, command, _render)
 
 
 def _view(dossier_id: str) -> dict[str, Any]:
     with current_runtime().unit_of_work() as uow:
         return queries.dossier_view(uow, dossier_id, g.actor)
+
+
+def _render(dossier: Dossier, uow: UnitOfWork) -> dict[str, Any]:
+    """The answer to a command: the dossier as it is committed, read in the command's own transaction."""
+    return queries.dossier_view(uow, dossier.id, g.actor)
 
 
 def _may_upload(dossier_id: str, kind: str) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.intake.domain import EDITABLE, LIFECYCLE, Dossier, DossierState, Kind
 from services.intake.handlers import DossierNotFound, dossier_deadline
-from services.intake.models import bus, dossiers
+from services.intake.models import bus, dossiers, with_documents
 from shared.campaigns import Campaign
 from shared.clock import end_of_local_day
 from shared.db import UnitOfWork
@@ -67,7 +67,7 @@ def list_dossiers(
 
 def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor) -> dict[str, Any]:
     """Everything a reader follows on one dossier: its contents, documents, state, history and outcome."""
-    dossier = uow.session.get(Dossier, dossier_id)
+    dossier = uow.session.get(Dossier, dossier_id, options=[with_documents])  # no query if the handler holds it
     if dossier is None or (reader.role == "unit_clerk" and dossier.unit != reader.unit):
         raise DossierNotFound(dossier_id)
     campaign: Campaign | None = uow.campaigns.get(dossier.campaign)
