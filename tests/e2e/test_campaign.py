@@ -54,12 +54,9 @@ def test_each_unit_sees_its_outcome_in_intake_and_the_late_unit_was_refused(base
         assert state.outcomes[(unit, "collective")][0] != "returned", f"{unit} never resubmitted"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: a dossier review does not propose (no prize, or an individual whose unit won none) is "
-    "never told so; intake keeps showing it submitted after the decision",
-)
 def test_every_dossier_the_council_never_saw_is_told_its_outcome_too(baseline: Baseline) -> None:
+    """A dossier review does not propose (no prize, or an individual whose unit won none) is refused by the
+    chair's decision with the reason, so no unit is left waiting: nothing stays submitted after the decision."""
     late = baseline.report.late.unit
     never_proposed = {
         key: outcome[0]
