@@ -11,11 +11,13 @@
 - If the process dies at any point before the ack, the broker delivers the message again.
 
 Messages are applied in batches: what the prefetch has delivered (up to ``batch`` messages) is applied in one
-transaction, each event in its own savepoint with its inbox row, committed once, and only then acknowledged, each
-message by its own ack. A commit per event was the consumer's ceiling; one per batch is not. The guarantees are
-those of one event at a time: an event that fails undoes only its savepoint and takes the retry path; a batch
-whose commit fails is applied again one event at a time; the inbox is read inside the transaction, so the same
-event twice in one batch is applied once; events are applied in the order they were delivered.
+transaction, each event in its own savepoint, the batch's history, outbox and inbox rows inserted together (one
+INSERT per table), committed once, and only then acknowledged, each message by its own ack. A commit per event was
+the consumer's ceiling; one per batch is not. The guarantees are those of one event at a time: an event that fails
+undoes only its savepoint and makes no rows, and takes the retry path; a batch whose commit fails is applied again
+one event at a time; the inbox is read once inside the transaction and the batch's own applied events are added
+to what it found, so the same event twice in one batch is applied once; events are applied in the order they
+were delivered.
 """
 
 from __future__ import annotations
@@ -210,13 +212,17 @@ class ServiceConsumer(ConsumerMixin):
 
     def apply_batch(self, events: list[Event]) -> list[bool | Exception]:
         """Apply ``events`` in one transaction, each in its own savepoint, and commit once. Per event: True when
-        applied, False when the inbox shows it was applied before, or the exception that undid it alone."""
+        applied, False when the inbox shows it was applied before, or the exception that undid it alone.
+
+        The inbox is read once for the batch, inside its transaction; an event applied earlier in the same batch
+        (delivered twice) is known from that, as its inbox row is only written at the commit."""
         outcomes: list[bool | Exception] = []
         with self.unit_of_work(None) as uow:
+            handled = uow.handled_among(events)
             for event in events:
                 handler = self.subscription.handler_for(event.type)
                 assert handler is not None
-                if uow.already_handled(event):
+                if event.id in handled:
                     outcomes.append(False)
                     continue
                 try:
@@ -225,6 +231,7 @@ class ServiceConsumer(ConsumerMixin):
                 except Exception as err:
                     outcomes.append(err)
                     continue
+                handled.add(event.id)
                 outcomes.append(True)
             uow.commit()
         return outcomes

@@ -8,7 +8,7 @@ For a consumed event it also writes the inbox row that makes a redelivery a no-o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -209,14 +209,15 @@ class UnitOfWork:
         self._on_commit = on_commit
         self.campaigns: Mapping[str, Campaign] = campaigns or {}
         self._events: list[Event] = []
-        self._kept: list[Event] = []
+        self._pending: list[_Rows] = []  # made, not yet inserted: a batch's rows go in together at commit
+        self._written: list[Event] = []  # inserted, to be committed
         self.committed = False
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
         self._events = []
-        self._kept = []
+        self._pending, self._written = [], []
         self._changes: list[StateChange] = []
         self.committed = False
         # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
@@ -268,25 +269,31 @@ class UnitOfWork:
         return event
 
     def already_handled(self, event: Event) -> bool:
+        return bool(self.handled_among([event]))
+
+    def handled_among(self, events: Sequence[Event]) -> set[str]:
+        """The ids of ``events`` the inbox already holds: one query for a whole batch."""
         inbox = self.tables.inbox
-        return self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id == event.id)).first() is not None
+        ids = [event.id for event in events]
+        return set(self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))).scalars())
 
     @contextmanager
     def savepoint(self, cause: Event) -> Iterator[None]:
-        """Apply one consumed event of a batch in its own savepoint: its effect, history, outgoing events and inbox
-        row are written when the block ends well, and a failure undoes that event alone, so the rest of the batch
-        commits together at :meth:`commit`.
+        """Apply one consumed event of a batch in its own savepoint: a failure undoes that event alone, so the rest
+        of the batch commits together at :meth:`commit`.
 
-        The session forgets its objects (and what reads kept in its ``info``) after each event, so nothing one event
-        loaded (or a failed one left half changed) is seen by the next: each starts from the database, as it would
-        in a unit of work of its own.
+        Its effect is flushed inside the savepoint; its history, outgoing events and inbox row are made when the
+        block ends well (so an outgoing event that breaks its schema fails this event alone) and written with the
+        whole batch's, one INSERT per table, at :meth:`commit`. The session forgets its objects (and what reads kept
+        in its ``info``) after each event, so nothing one event loaded (or a failed one left half changed) is seen
+        by the next: each starts from the database, as it would in a unit of work of its own.
         """
         self.cause = cause
         self.correlation_id = cause.correlation_id
         nested = self.session.begin_nested()
         try:
             yield
-            events = self._write_all()
+            rows = self._rows()
             nested.commit()
         except BaseException:
             nested.rollback()
@@ -296,7 +303,7 @@ class UnitOfWork:
             self._events, self._changes = [], []
             self.session.expunge_all()
             self.session.info.clear()  # what a read kept for the rest of its unit of work (a deadline)
-        self._kept.extend(events)
+        self._pending.append(rows)
 
     def write(self) -> None:
         """Write what is pending (state, history, outbox) into the transaction without committing it.
@@ -305,16 +312,18 @@ class UnitOfWork:
         what is committed, and needs no second connection and no reload of what the handler already holds.
         """
         with self._stale_is_a_conflict():
-            self._kept.extend(self._write_all())
+            self._pending.append(self._rows())
+            self._insert_pending()
         self._events = []
 
     def commit(self) -> list[Event]:
         """Write the history, the outbox and (for a consumed event) the inbox row with the state; commit."""
         with self._stale_is_a_conflict():
-            events = self._kept + self._write_all()
+            self._pending.append(self._rows())
+            events = self._insert_pending()
             self.session.commit()
         self.committed = True
-        self._events, self._kept = [], []
+        self._events, self._written = [], []
         if events:
             self._on_commit()
         return events
@@ -329,31 +338,45 @@ class UnitOfWork:
             self.session.rollback()
             raise ConcurrentUpdate(str(err)) from err
 
-    def _write_all(self) -> list[Event]:
+    def _rows(self) -> _Rows:
+        """Flush the state, then make the rows that go with it: history, outbox and (for a consumed event) inbox."""
         # The state first: a writer that lost a race meets the newer version here (and the flush takes the changes).
         self.session.flush()
         changes = sorted(self._changes, key=lambda change: change.sequence)
         self._changes = []
-        events = [self._record(change) for change in changes] + self._events
+        recorded = [(self._record(change), change) for change in changes]
+        events = [event for event, _ in recorded] + self._events
         now = self.now()
-        if events:
-            self.session.execute(
-                self.tables.outbox.insert(),
-                [
-                    {
-                        "event_id": e.id,
-                        "type": e.type,
-                        "body": canonical_json(self.catalogue.to_message(e)),
-                        "created_at": now,
-                    }
-                    for e in events
-                ],
-            )
-        if self.cause is not None:
-            self.session.execute(
-                self.tables.inbox.insert().values(event_id=self.cause.id, type=self.cause.type, handled_at=now)
-            )
-        return events
+        return _Rows(
+            events=events,
+            transitions=[_transition_row(change, event.id) for event, change in recorded],
+            outbox=[
+                {
+                    "event_id": e.id,
+                    "type": e.type,
+                    "body": canonical_json(self.catalogue.to_message(e)),
+                    "created_at": now,
+                }
+                for e in events
+            ],
+            inbox=[]
+            if self.cause is None
+            else [{"event_id": self.cause.id, "type": self.cause.type, "handled_at": now}],
+        )
+
+    def _insert_pending(self) -> list[Event]:
+        """Insert the rows made so far, one INSERT per table, in the order they were made; every event committed
+        by this unit of work so far is returned."""
+        pending, self._pending = self._pending, []
+        for table, rows in (
+            (self.tables.transitions, [row for made in pending for row in made.transitions]),
+            (self.tables.outbox, [row for made in pending for row in made.outbox]),
+            (self.tables.inbox, [row for made in pending for row in made.inbox]),
+        ):
+            if rows:
+                self.session.execute(table.insert(), rows)
+        self._written.extend(event for made in pending for event in made.events)
+        return list(self._written)
 
     def _take_changes(self, session: Session, flush_context: Any, instances: Any) -> None:
         for obj in list(session.new) + list(session.dirty):
@@ -366,7 +389,7 @@ class UnitOfWork:
                 flag_modified(obj, "updated_at")
 
     def _record(self, change: StateChange) -> Event:
-        event = Event(
+        return Event(
             type=change.event_type,
             version=change.event_version,
             occurred_at=change.at,
@@ -379,20 +402,30 @@ class UnitOfWork:
             correlation_id=self.correlation_id,
             causation_id=self.cause.id if self.cause else None,
         )
-        self.session.execute(
-            self.tables.transitions.insert().values(
-                subject_type=change.subject_type,
-                subject_id=change.subject_id,
-                trigger=change.trigger,
-                from_state=change.source,
-                to_state=change.dest,
-                actor_id=change.actor.id,
-                actor_name=change.actor.name,
-                actor_role=change.actor.role,
-                actor_unit=change.actor.unit,
-                reason=change.reason,
-                occurred_at=change.at,
-                event_id=event.id,
-            )
-        )
-        return event
+
+
+@dataclass
+class _Rows:
+    """What one command or one consumed event writes beside its state, made at once and inserted in bulk."""
+
+    events: list[Event]
+    transitions: list[dict[str, Any]]
+    outbox: list[dict[str, Any]]
+    inbox: list[dict[str, Any]]
+
+
+def _transition_row(change: StateChange, event_id: str) -> dict[str, Any]:
+    return {
+        "subject_type": change.subject_type,
+        "subject_id": change.subject_id,
+        "trigger": change.trigger,
+        "from_state": change.source,
+        "to_state": change.dest,
+        "actor_id": change.actor.id,
+        "actor_name": change.actor.name,
+        "actor_role": change.actor.role,
+        "actor_unit": change.actor.unit,
+        "reason": change.reason,
+        "occurred_at": change.at,
+        "event_id": event_id,
+    }
