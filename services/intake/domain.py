@@ -263,10 +263,19 @@ class Dossier(Aggregate):
 
     # -- transitions ---------------------------------------------------------------------------------------
 
-    def submit(self, campaign: Campaign, deadline: date, actor: Actor, at: datetime) -> None:
-        """Send the dossier (again, after a return) to Culture & Information: complete, and in time."""
+    def submit(
+        self, campaign: Campaign, deadline: date, actor: Actor, at: datetime, *, proposal_sent: bool = False
+    ) -> None:
+        """Send the dossier (again, after a return) to Culture & Information: complete, in time, and while the
+        proposal is not yet with Home Affairs — a dossier sent after it could be neither proposed nor left out
+        with a reason, so its unit would never hear an outcome."""
         trigger = "resubmit" if self.state is S.RETURNED else "submit"
         LIFECYCLE.require(self, trigger)
+        if proposal_sent:
+            raise RuleViolation(
+                "proposal_already_sent",
+                "Phòng Văn hóa và Thông tin đã gửi đề nghị khen thưởng; hồ sơ không thể nộp nữa.",
+            )
         missing = self.missing(campaign)
         if missing:
             raise DossierIncomplete(missing)

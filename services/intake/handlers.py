@@ -144,7 +144,13 @@ def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion
 def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Dossier:
     dossier = clerks_dossier(uow, command.dossier_id, command.actor)
     campaign = uow.campaign(dossier.campaign)
-    dossier.submit(campaign, dossier_deadline(uow, campaign), command.actor, uow.now())
+    dossier.submit(
+        campaign,
+        dossier_deadline(uow, campaign),
+        command.actor,
+        uow.now(),
+        proposal_sent=proposal_pending(uow, dossier.campaign),
+    )
     return dossier
 
 

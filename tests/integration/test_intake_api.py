@@ -992,6 +992,18 @@ def test_once_the_proposal_is_sent_a_dossier_cannot_be_withdrawn_until_the_propo
     assert ok(withdraw(intake, dossier_id))["state"] == "withdrawn"
 
 
+def test_once_the_proposal_is_sent_no_dossier_is_submitted_until_the_proposal_comes_back(intake: Harness) -> None:
+    proposed, late = submitted(intake), intake.complete_dossier(unit=NEIGHBOUR)["id"]
+    propose(intake, proposed)
+
+    refused = problem(intake.submit(late, unit=NEIGHBOUR), 409, "proposal_already_sent")
+
+    assert "không thể nộp" in refused["detail"]
+    assert intake.get(late, unit=NEIGHBOUR)["state"] == "draft"
+    return_proposal(intake)
+    assert ok(intake.submit(late, unit=NEIGHBOUR))["state"] == "submitted"
+
+
 def test_a_withdrawn_dossier_cannot_be_submitted_complete_or_not(intake: Harness) -> None:
     complete, incomplete = intake.complete_dossier()["id"], intake.create("individual")["id"]
     for dossier_id in (complete, incomplete):

@@ -840,6 +840,19 @@ def test_a_dossier_already_sent_on_cannot_be_withdrawn_once_the_proposal_is_sent
     assert dossier.pending_changes == []
 
 
+@pytest.mark.parametrize("state", [DRAFT, RETURNED])
+def test_nothing_can_be_submitted_once_the_proposal_is_sent(state: DossierState) -> None:
+    """A dossier sent after the proposal would be neither proposed nor left out with a reason: no outcome ever."""
+    dossier = dossier_in(state)
+
+    with pytest.raises(RuleViolation) as raised:
+        dossier.submit(CAMPAIGN, DEADLINE, CLERK, AT, proposal_sent=True)
+
+    assert (raised.value.status, raised.value.code) == (409, "proposal_already_sent")
+    assert "không thể nộp" in raised.value.detail
+    assert (dossier.state, dossier.pending_changes) == (state, [])
+
+
 @pytest.mark.parametrize(("state", "name"), [(AWARDED, "được khen thưởng"), (NOT_AWARDED, "không được khen thưởng")])
 def test_a_decided_dossier_cannot_be_withdrawn(state: DossierState, name: str) -> None:
     dossier = dossier_in(state)
