@@ -140,16 +140,21 @@ def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
     """Tải lên một tài liệu (PDF, DOCX, DOC, JPEG, PNG); a replacement keeps the earlier versions."""
     upload = files["file"]
-    try:
-        _may_upload(dossier_id, kind)  # every refusal the dossier can give comes before a file is kept
-        filename = safe_filename(upload.filename)
-        stored = store().keep(upload.stream)
-    finally:
-        store().discard(upload.stream)
-    command = AttachDocument(dossier_id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
-    # Should the dossier change state in the instant between, the kept bytes stay unreferenced: content-addressed
-    # files are never deleted on this path, as a concurrent upload of the same bytes may be using them.
-    return current_runtime().execute(handlers.attach_document, command)
+    # One unit of work: the checks, keeping the file, then the document's row, committed once. Should another
+    # writer change the dossier meanwhile, the version check refuses this one (409) and the kept bytes stay
+    # unreferenced: content-addressed files are never deleted on this path, as a concurrent upload of the same
+    # bytes may be using them.
+    with current_runtime().unit_of_work() as uow:
+        try:
+            _may_upload(uow, dossier_id, kind)  # every refusal the dossier can give comes before a file is kept
+            filename = safe_filename(upload.filename)
+            stored = store().keep(upload.stream)
+        finally:
+            store().discard(upload.stream)
+        command = AttachDocument(dossier_id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
+        document = handlers.attach_document(command, uow)
+        uow.commit()
+        return document
 
 
 @blueprint.get("/dossiers/<dossier_id>/documents/<kind>")
@@ -206,11 +211,10 @@ def _render(dossier: Dossier, uow: UnitOfWork) -> dict[str, Any]:
     return queries.dossier_view(uow, dossier.id, g.actor)
 
 
-def _may_upload(dossier_id: str, kind: str) -> None:
-    with current_runtime().unit_of_work() as uow:
-        dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
-        dossier.require_editable("tải tài liệu lên")
-        campaign = uow.campaign(dossier.campaign)
+def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> None:
+    dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
+    dossier.require_editable("tải tài liệu lên")
+    campaign = uow.campaign(dossier.campaign)
     kinds = [doc.code for doc in campaign.documents]
     if kind not in kinds:
         raise Problem(

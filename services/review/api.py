@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, request
@@ -29,6 +30,7 @@ from services.review.schemas import (
     StepDecisionIn,
 )
 from shared.auth import requires
+from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import Problem
 
@@ -127,8 +129,7 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
     command = DecideStep(
         nomination_id, step, body["decision"] == "approve", body["note"], g.actor, override=body["override"]
     )
-    current_runtime().execute(handlers.decide_step, command)
-    return _nomination(nomination_id)
+    return current_runtime().execute_and_render(handlers.decide_step, command, _rendered(nomination_id))
 
 
 @blueprint.post("/nominations/<nomination_id>/return")
@@ -136,8 +137,8 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
 @blueprint.arguments(ReturnIn)
 def return_nomination(body: dict[str, Any], nomination_id: str) -> Any:
     """Trả lại đơn vị: one complete list of everything to fix (hướng dẫn bổ sung một lần đầy đủ)."""
-    current_runtime().execute(handlers.return_nomination, ReturnNomination(nomination_id, body["reasons"], g.actor))
-    return _nomination(nomination_id)
+    command = ReturnNomination(nomination_id, body["reasons"], g.actor)
+    return current_runtime().execute_and_render(handlers.return_nomination, command, _rendered(nomination_id))
 
 
 # -- ranking, summary, proposal --------------------------------------------------------------------------------
@@ -205,6 +206,11 @@ def extend_proposal_deadline(body: dict[str, Any], code: str) -> Any:
 def _nomination(nomination_id: str) -> dict[str, Any]:
     with current_runtime().unit_of_work() as uow:
         return queries.nomination_view(uow, handlers.nomination_of(uow, nomination_id))
+
+
+def _rendered(nomination_id: str) -> Callable[[object, UnitOfWork], dict[str, Any]]:
+    """The answer to a command on a nomination, read in the command's own transaction (see execute_and_render)."""
+    return lambda _, uow: queries.nomination_view(uow, handlers.nomination_of(uow, nomination_id))
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

@@ -75,7 +75,7 @@ class ExtendProposalDeadline:
 
 def decide_step(command: DecideStep, uow: UnitOfWork) -> StepDecision:
     nomination = nomination_of(uow, command.nomination_id)
-    official = queries.official_counts(uow.session, nomination.campaign).get(nomination.unit)
+    official = queries.official_counts_of(uow.session, nomination.campaign, nomination.unit)
     decision = nomination.decide_step(
         command.step, command.approve, command.note, command.actor, uow.now(), official=official,
         override=command.override,

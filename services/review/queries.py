@@ -61,6 +61,23 @@ def official_counts(session: Session, campaign: str) -> dict[str, dict[str, int]
     return {row["unit"]: {field: row[field] for field in COUNT_FIELDS} for row in rows}
 
 
+def official_counts_of(session: Session, campaign: str, unit: str) -> dict[str, int] | None:
+    """One unit's figures in force, in one query: a nomination's view and step never read the whole campaign's."""
+    newest = (
+        sa.select(figure_imports.c.id)
+        .where(figure_imports.c.campaign == campaign)
+        .order_by(figure_imports.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        sa.select(*(figures.c[field] for field in COUNT_FIELDS)).where(
+            figures.c.import_id == newest, figures.c.unit == unit
+        )
+    ).first()
+    return None if row is None else dict(row._mapping)
+
+
 def imports(session: Session, campaign: str) -> list[dict[str, Any]]:
     rows = session.execute(
         sa.select(figure_imports, sa.func.count(figures.c.unit).label("units"))
@@ -115,7 +132,7 @@ def list_nominations(
 def nomination_view(uow: UnitOfWork, nomination: Nomination) -> dict[str, Any]:
     """One nomination as a reviewer works it: the unit's words, its figures beside the official ones, the steps."""
     campaign = uow.campaigns.get(nomination.campaign)
-    official = official_counts(uow.session, nomination.campaign).get(nomination.unit)
+    official = official_counts_of(uow.session, nomination.campaign, nomination.unit)
     declared = nomination.contents.get("self_assessment") or {}
     unit = campaign.find_unit(nomination.unit) if campaign else None
     return {
