@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, g
 
 from services.awards import handlers, queries
-from services.awards.domain import Session
 from services.awards.handlers import (
     AdjournSession,
     AmendDecision,
@@ -28,7 +27,6 @@ from services.awards.schemas import (
     VoteIn,
 )
 from shared.auth import ROLES, requires
-from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
 
 blueprint = ServiceBlueprint(
@@ -104,8 +102,10 @@ def get_session(session_id: str) -> Any:
 @blueprint.arguments(VoteIn)
 def vote(body: dict[str, Any], session_id: str) -> Any:
     """Biểu quyết: approve, reject or abstain; a member may change their vote until the session closes."""
-    command = CastVote(session_id, body["dossier_id"], body["choice"], g.actor)
-    return current_runtime().execute_and_render(handlers.cast_vote, command, _render)
+    # The session is read after the commit, not inside the vote's transaction: members vote at once on one session,
+    # and rendering every candidate's tally there would hold the session's row lock longer and lose more races.
+    current_runtime().execute(handlers.cast_vote, CastVote(session_id, body["dossier_id"], body["choice"], g.actor))
+    return _session(session_id)
 
 
 @blueprint.post("/sessions/<session_id>/close")
@@ -171,12 +171,8 @@ def get_awards(query: dict[str, Any], code: str) -> Any:
 
 def _session(session_id: str) -> dict[str, Any]:
     with current_runtime().unit_of_work() as uow:
-        return _render(handlers.session_of(uow, session_id), uow)
-
-
-def _render(council_session: Session, uow: UnitOfWork) -> dict[str, Any]:
-    """The session as it stands; after a vote, read in the vote's own transaction (see execute_and_render)."""
-    return queries.session_view(uow.session, council_session, uow.campaign(council_session.campaign))
+        council_session = handlers.session_of(uow, session_id)
+        return queries.session_view(uow.session, council_session, uow.campaign(council_session.campaign))
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
