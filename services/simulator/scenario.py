@@ -38,9 +38,9 @@ SERVICES = ("intake", "review", "awards", "audit")
 DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
 REVIEW_UNIT, HOME_AFFAIRS_UNIT = "van-hoa-thong-tin", "noi-vu"
 TOKEN_HOURS = 24 * 366  # a token outlives the campaign, whichever clock signed it
-CONFLICT_ATTEMPTS = 12  # tries of one request refused with 409 concurrent_update
+CONFLICT_ATTEMPTS = 20  # tries of one request refused with 409 concurrent_update: members vote at once
 CONFLICT_PAUSE_SECONDS = 0.01  # the longest random pause before the first retry; it doubles with each one
-CONFLICT_PAUSE_MAX_SECONDS = 1.0
+CONFLICT_PAUSE_MAX_SECONDS = 2.0
 # Days of December; the hours are local time.
 PREPARE, REVIEW_WAVE, LATE, PROPOSAL, APPRAISAL, COUNCIL = 1, 4, 7, 10, 16, 20
 
@@ -571,7 +571,7 @@ class _Run:
 
         That answer is by design (two writers of one council session or nomination, the loser told to retry) and
         the route reloads what it acts on, so sending the same request again is the retry. Bounded, with a random
-        pause that doubles (at most a second) so the racing writers part; any other error, or the last refusal, is
+        pause that doubles (at most two seconds) so the racing writers part; any other error, or the last refusal, is
         raised.
         """
         attempt = 1
