@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import itertools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
@@ -216,6 +216,11 @@ class Candidate(Aggregate):
 
 @dataclass
 class Vote:
+    """One member's vote on one candidate in one session. It is a record of its own, not a part of the session's:
+    members voting at once write different rows and never wait for one another, while one member's two votes at
+    once write the same one (its unique key, then its version) and one of them is refused."""
+
+    session_id: str
     member_id: str
     dossier_id: str
     choice: str
@@ -244,7 +249,6 @@ class Session(Aggregate):
         self.proposal_id = proposal_id
         self.present = sorted(set(present))
         self.state = SessionState.OPEN
-        self.votes: list[Vote] = []
         self.opened_by = opened_by.id
         self.opened_at = at
         self.updated_at = at
@@ -260,8 +264,11 @@ class Session(Aggregate):
     def quorum_met(self, council: Council) -> bool:
         return Fraction(len(self.present), len(council.members)) >= council.quorum
 
-    def vote(self, member: CouncilMember, candidate: Candidate, choice: str, at: datetime) -> str | None:
-        """Record ``member``'s vote, replacing their earlier one; return the earlier choice, if any."""
+    def vote(
+        self, member: CouncilMember, candidate: Candidate, choice: str, earlier: Vote | None, at: datetime
+    ) -> Vote:
+        """``member``'s vote on ``candidate``: ``earlier``, their vote so far, changed, or a new one. The session
+        itself does not change, so members voting at the same moment do not compete for it."""
         if self.state is not SessionState.OPEN:
             raise RuleViolation("session_closed", "Phiên họp đã kết thúc; không thể bỏ phiếu nữa.")
         if member.id not in self.present:
@@ -272,24 +279,25 @@ class Session(Aggregate):
             raise RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
         if choice not in CHOICES:
             raise ValueError(choice)
-        earlier = next((v for v in self.votes if v.member_id == member.id and v.dossier_id == candidate.id), None)
-        self.updated_at = at  # the row changes with every vote: two votes at once meet the version check
-        if earlier is not None:
-            previous, earlier.choice, earlier.cast_at = earlier.choice, choice, at
-            return previous
-        self.votes.append(Vote(member.id, candidate.id, choice, at))
-        return None
+        if earlier is None:
+            return Vote(self.id, member.id, candidate.id, choice, at)
+        earlier.choice, earlier.cast_at = choice, at
+        return earlier
 
-    def tally(self, candidate: Candidate, council: Council) -> Tally:
+    def tally(self, candidate: Candidate, council: Council, votes: Iterable[Vote]) -> Tally:
+        """``candidate``'s count among ``votes`` (the session's): only the members present who may vote on it."""
         eligible = [m for m in council.members if m.id in self.present and not (m.unit and m.unit == candidate.unit)]
         ids = {m.id for m in eligible}
-        choices = [v.choice for v in self.votes if v.dossier_id == candidate.id and v.member_id in ids]
+        on_it = [v for v in votes if v.session_id == self.id and v.dossier_id == candidate.id]
+        choices = [v.choice for v in on_it if v.member_id in ids]
         return Tally(choices.count("approve"), choices.count("reject"), choices.count("abstain"), len(eligible))
 
     def close(
-        self, candidates: Sequence[Candidate], campaign: Campaign, actor: Actor, at: datetime
+        self, candidates: Sequence[Candidate], votes: Sequence[Vote], campaign: Campaign, actor: Actor, at: datetime
     ) -> dict[str, Tally]:
-        """Count every candidate, settle flagged ties by votes, ladder the prizes, then apply it all at once."""
+        """Count every candidate's ``votes``, settle flagged ties by votes, ladder the prizes, then apply it all at
+        once. ``votes`` must be every vote committed before the close and none can follow: the caller holds the
+        session so that no vote commits meanwhile (see ``handlers.close_session``)."""
         council = campaign.council
         if not self.quorum_met(council):
             raise RuleViolation(
@@ -299,7 +307,7 @@ class Session(Aggregate):
             )
         SESSION.require(self, "close")
         open_candidates = [c for c in candidates if c.state is CS.PROPOSED]
-        tallies = {c.id: self.tally(c, council) for c in open_candidates}
+        tallies = {c.id: self.tally(c, council, votes) for c in open_candidates}
         approved = [c for c in open_candidates if tallies[c.id].passes(council.majority)]
         prizes = ladder(approved, tallies, campaign)  # raises on a tie the votes did not settle: nothing applied
         for candidate in open_candidates:

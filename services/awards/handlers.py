@@ -9,9 +9,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import flag_modified
 
 from services.awards.domain import (
     CS,
@@ -22,13 +23,15 @@ from services.awards.domain import (
     Proposal,
     Session,
     SessionState,
+    Vote,
     check_ladder,
     decide,
     decision_total,
 )
-from services.awards.models import awards, candidates, decisions, proposals, sessions
+from services.awards.models import awards, candidates, decisions, proposals, sessions, votes
+from services.awards.queries import votes_in
 from shared.campaigns import Campaign
-from shared.db import UnitOfWork
+from shared.db import ConcurrentUpdate, UnitOfWork
 from shared.events import Actor, Event
 from shared.statemachine import Forbidden, RuleViolation
 
@@ -179,14 +182,37 @@ def open_session(command: OpenSession, uow: UnitOfWork) -> Session:
     return session
 
 
-def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
-    session = session_of(uow, command.session_id)
+def cast_vote(command: CastVote, uow: UnitOfWork) -> Vote:
+    """A member's vote, written to its own row: members voting at once never wait for one another.
+
+    What it replaces is read first, as the member saw it, so that a vote of theirs committed while this one waited
+    for the session is a concurrent write, refused with 409 (the unique key, or the vote's version), and never
+    replaced unseen. The session is read with a shared lock: a close or an adjournment, which takes it exclusively,
+    waits for the votes under way, and a vote that waited for one sees the session closed.
+    """
+    earlier = uow.session.execute(
+        sa.select(Vote).where(
+            votes.c.session_id == command.session_id,
+            votes.c.member_id == command.actor.id,
+            votes.c.dossier_id == command.dossier_id,
+        )
+    ).scalar()
+    replaces = earlier.choice if earlier is not None else None
+    session = session_of(uow, command.session_id, lock="share")
     campaign = uow.campaign(session.campaign)
     member = _member(campaign, command.actor)
     candidate = uow.session.get(Candidate, command.dossier_id)
     if candidate is None:
         raise RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
-    earlier = session.vote(member, candidate, command.choice, uow.now())
+    vote = session.vote(member, candidate, command.choice, earlier, uow.now())
+    if earlier is None:
+        uow.session.add(vote)
+        try:
+            uow.session.flush()  # the member's other first vote at this moment stops here: nothing of this one is kept
+        except sa.exc.IntegrityError as err:
+            raise ConcurrentUpdate(str(err)) from err
+    else:
+        flag_modified(vote, "cast_at")  # the same choice at the same instant still writes the row, version and all
     uow.emit(
         "vote.cast",
         subject=candidate.id,
@@ -195,27 +221,32 @@ def cast_vote(command: CastVote, uow: UnitOfWork) -> Session:
             "dossier_id": candidate.id,
             "member_id": member.id,
             "choice": command.choice,
-            "replaces": earlier,
+            "replaces": replaces,
         },
         actor=command.actor,
         campaign=session.campaign,
         unit=candidate.unit,
     )
-    return session
+    return vote
 
 
 def adjourn_session(command: AdjournSession, uow: UnitOfWork) -> Session:
-    session = session_of(uow, command.session_id)
+    session = session_of(uow, command.session_id, lock="update")  # a vote under way ends first; a later one is refused
     _member(uow.campaign(session.campaign), command.actor)
     session.adjourn(command.reason, command.actor, uow.now())
     return session
 
 
 def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
-    session = session_of(uow, command.session_id)
+    """Count the votes and close. The session is locked exclusively BEFORE the votes are read: the votes under way
+    (each holding it shared) commit first and are counted, and a vote that comes later finds the session closed, so
+    no vote is ever committed that the count did not see."""
+    session = session_of(uow, command.session_id, lock="update")
     campaign = uow.campaign(session.campaign)
     _member(campaign, command.actor)  # the role is not enough: the person must hold a seat on this council
-    session.close(_candidates(uow, session.proposal_id), campaign, command.actor, uow.now())
+    session.close(
+        _candidates(uow, session.proposal_id), votes_in(uow.session, session.id), campaign, command.actor, uow.now()
+    )
     return session
 
 
@@ -417,8 +448,11 @@ def proposal_of(uow: UnitOfWork, proposal_id: str) -> Proposal:
     return proposal
 
 
-def session_of(uow: UnitOfWork, session_id: str) -> Session:
-    session = uow.session.get(Session, session_id)
+def session_of(uow: UnitOfWork, session_id: str, lock: Literal["share", "update"] | None = None) -> Session:
+    """The session; ``lock`` holds its row until the commit, shared by the votes, exclusive for a close (on SQLite,
+    whose transactions take the whole file for writing, the lock is already held and this adds nothing)."""
+    with_for_update = {"read": lock == "share"} if lock is not None else None
+    session = uow.session.get(Session, session_id, with_for_update=with_for_update)
     if session is None:
         raise NotFound("session_not_found", "Không tìm thấy phiên họp này.")
     return session

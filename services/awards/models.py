@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm import registry
 
 from services.awards.domain import Candidate, CandidateState, Proposal, ProposalState, Session, SessionState, Vote
 from shared.db import UtcDateTime, bus_tables, service_metadata
@@ -72,7 +72,8 @@ votes = sa.Table(
     sa.Column("dossier_id", sa.String(36), nullable=False),
     sa.Column("choice", sa.String(10), nullable=False),
     sa.Column("cast_at", UtcDateTime(), nullable=False),
-    sa.UniqueConstraint("session_id", "member_id", "dossier_id"),  # one vote per member and candidate
+    sa.Column("version", sa.Integer, nullable=False),  # one member's two changes at once: one meets the other's
+    sa.UniqueConstraint("session_id", "member_id", "dossier_id"),  # one member's two first votes at once: likewise
 )
 
 # Decisions and their certificates are written once and never changed: a correction is a new decision.
@@ -111,10 +112,6 @@ awards = sa.Table(
 mapper = registry()
 mapper.map_imperatively(Proposal, proposals, version_id_col=proposals.c.version)
 mapper.map_imperatively(Candidate, candidates, version_id_col=candidates.c.version)
-mapper.map_imperatively(Vote, votes)
-mapper.map_imperatively(
-    Session,
-    sessions,
-    version_id_col=sessions.c.version,
-    properties={"votes": relationship(Vote, order_by=votes.c.id, lazy="selectin", cascade="all")},
-)
+# A vote is not a part of its session's mapping: casting one writes its own row and never the session's.
+mapper.map_imperatively(Vote, votes, version_id_col=votes.c.version)
+mapper.map_imperatively(Session, sessions, version_id_col=sessions.c.version)

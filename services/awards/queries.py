@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from sqlalchemy.orm import Session as OrmSession
 
-from services.awards.domain import CANDIDATE, PROPOSAL, SESSION, Candidate, Proposal, Session
-from services.awards.models import awards, candidates, decisions
+from services.awards.domain import CANDIDATE, PROPOSAL, SESSION, Candidate, Proposal, Session, Vote
+from services.awards.models import awards, candidates, decisions, votes
 from services.awards.models import proposals as proposals_table
 from services.awards.models import sessions as sessions_table
 from shared.campaigns import Campaign
@@ -93,6 +93,7 @@ def session_view(session: OrmSession, council_session: Session, campaign: Campai
     listed = session.execute(
         sa.select(Candidate).where(candidates.c.proposal_id == council_session.proposal_id)
     ).scalars()
+    cast = votes_in(session, council_session.id)
     return {
         "id": council_session.id,
         "campaign": council_session.campaign,
@@ -109,10 +110,10 @@ def session_view(session: OrmSession, council_session: Session, campaign: Campai
         "candidates": [
             {
                 **_candidate(c),
-                "tally": council_session.tally(c, council).__dict__,
+                "tally": council_session.tally(c, council, cast).__dict__,
                 "votes": [
                     {"member": v.member_id, "choice": v.choice, "cast_at": v.cast_at.isoformat()}
-                    for v in council_session.votes
+                    for v in cast
                     if v.dossier_id == c.id
                 ],
             }
@@ -120,6 +121,11 @@ def session_view(session: OrmSession, council_session: Session, campaign: Campai
             if c.before_the_council
         ],
     }
+
+
+def votes_in(session: OrmSession, session_id: str) -> list[Vote]:
+    """Every vote cast in the council session ``session_id``, in the order they were first cast."""
+    return list(session.execute(sa.select(Vote).where(votes.c.session_id == session_id).order_by(votes.c.id)).scalars())
 
 
 def final_awards(session: OrmSession, campaign: Campaign) -> dict[str, Any]:

@@ -12,12 +12,15 @@ import csv
 import io
 import json
 import re
+import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import openpyxl
+import sqlalchemy as sa
 from kombu import Producer
 from werkzeug.test import TestResponse
 
@@ -699,3 +702,158 @@ def test_a_correction_is_a_new_amending_decision_and_the_first_stays_as_it_was(i
     assert amended[0]["payload"]["amends"] == "1234/QĐ-UBND"
     refused = [e for e in h.events("award.refused") if e["subject"] == winner["dossier_id"]]
     assert refused and refused[-1]["payload"]["decision_number"] == "1300/QĐ-UBND"
+
+
+# == members voting at the same moment =========================================================================
+
+SEVEN = [m.id for m in COUNCIL.members]
+
+
+@contextmanager
+def session_row_held(h: Harness, session_id: str) -> Iterator[Callable[[int], None]]:
+    """On PostgreSQL, hold the session's row locked as a third writer would (``FOR NO KEY UPDATE``) until the block
+    ends; the block's function waits until ``n`` requests wait for it. Each request then starts from the same
+    committed state and they all go at once when the lock goes: a real race every time, not only when lucky.
+    SQLite lets one writer in at a time, so there the barrier alone sends them together."""
+    if h.stack.name != "production":
+        yield lambda n: None
+        return
+    engine = h.system.runtimes["awards"].engine
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND wait_event_type = 'Lock'"
+    ).bindparams(db=engine.url.database)
+    with engine.connect() as holder:
+        holder.execute(sa.text("SELECT 1 FROM sessions WHERE id = :id FOR NO KEY UPDATE"), {"id": session_id})
+
+        def waiters(n: int) -> None:
+            def blocked() -> bool:
+                with engine.connect() as probe:
+                    return int(probe.execute(waiting).scalar_one()) >= n
+
+            wait_until(blocked, timeout=30, interval=0.02, what=f"{n} requests waiting for the session's row")
+
+        yield waiters
+        holder.rollback()
+
+
+def at_once(h: Harness, session_id: str, posts: Sequence[tuple[str, dict[str, Any] | None, str]]) -> list[TestResponse]:
+    """Each (path, body, council member) posted from its own thread and client, all released together against
+    the session ``session_id``; the answers in the order of ``posts``."""
+    start = threading.Barrier(len(posts), timeout=10)
+    answers: dict[int, TestResponse] = {}
+
+    def send(index: int, path: str, body: dict[str, Any] | None, person: str) -> None:
+        client = h.client.application.test_client()
+        headers = member(h, person)
+        start.wait()
+        answers[index] = client.post(path, json=body, headers=headers)
+
+    threads = [threading.Thread(target=send, args=(i, *post)) for i, post in enumerate(posts)]
+    with session_row_held(h, session_id) as waiters:
+        for thread in threads:
+            thread.start()
+        waiters(len(posts))
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == len(posts), "a request never answered"
+    return [answers[i] for i in range(len(posts))]
+
+
+def ballot(session_id: str, dossier_id: str, choice: str, person: str) -> tuple[str, dict[str, Any], str]:
+    return f"{SESSIONS}/{session_id}/votes", {"dossier_id": dossier_id, "choice": choice}, person
+
+
+def cast(h: Harness, dossier_id: str, count: int) -> list[tuple[str, str, str | None]]:
+    """The ``vote.cast`` events on one candidate, once ``count`` went over the wire: (member, choice, replaces)."""
+
+    def on_it() -> list[dict[str, Any]]:
+        return [e for e in h.events("vote.cast") if e["subject"] == dossier_id]
+
+    wait_until(lambda: len(on_it()) >= count, what=f"{count} vote.cast on {dossier_id}")
+    return [(e["payload"]["member_id"], e["payload"]["choice"], e["payload"]["replaces"]) for e in on_it()]
+
+
+def votes_on(h: Harness, session_id: str, dossier_id: str) -> dict[str, str]:
+    [found] = [c for c in session(h, session_id)["candidates"] if c["dossier_id"] == dossier_id]
+    return {v["member"]: v["choice"] for v in found["votes"]}
+
+
+def test_members_voting_on_one_session_at_the_same_moment_all_have_their_votes_counted(intake: Harness) -> None:
+    """Seven members vote on their phones when the chair calls the vote: nobody is asked to vote again. Every
+    round sends each member's vote on one candidate at once, first votes and then changes of mind."""
+    h = intake
+    listed = [collective(unit, rank) for rank, unit in enumerate(("phu-huu", "an-nhon", "tan-phu"), start=1)]
+    ok(appraise(h, propose(h, listed), "pass"))
+    sid = ok(open_session(h, SEVEN), 201)["id"]
+    for choice in ("approve", "reject", "abstain"):
+        for candidate in listed:
+            answers = at_once(h, sid, [ballot(sid, candidate["dossier_id"], choice, person) for person in SEVEN])
+            assert [a.status_code for a in answers] == [200] * len(SEVEN), [
+                a.text for a in answers if a.status_code != 200
+            ]
+            assert votes_on(h, sid, candidate["dossier_id"]) == dict.fromkeys(SEVEN, choice)
+    for candidate in listed:
+        shown = cast(h, candidate["dossier_id"], 3 * len(SEVEN))
+        assert sorted(shown) == sorted(
+            (person, now, before)
+            for person in SEVEN
+            for now, before in (("approve", None), ("reject", "approve"), ("abstain", "reject"))
+        )
+    [shown] = [c for c in session(h, sid)["candidates"] if c["dossier_id"] == listed[0]["dossier_id"]]
+    assert shown["tally"] == {"yes": 0, "no": 0, "abstain": 7, "eligible": 7}
+
+
+def test_one_members_two_votes_at_the_same_moment_one_is_kept_and_the_other_refused(intake: Harness) -> None:
+    """A member votes from a phone and a laptop at once, first on a candidate and then changing it. On PostgreSQL
+    both requests start from the same state: the first votes meet the unique key of (session, member, candidate),
+    the changes the vote's version, and the loser gets 409 ``concurrent_update`` with nothing of it kept. SQLite
+    lets one writer in at a time, so there the second is simply a later change of mind, which names the first as
+    the choice it replaces. Either way every kept vote went over the wire once and the last one is counted."""
+    h = intake
+    listed = [collective(unit, rank) for rank, unit in enumerate(("phu-huu", "an-nhon", "tan-phu"), start=1)]
+    ok(appraise(h, propose(h, listed), "pass"))
+    sid = ok(open_session(h, SEVEN), 201)["id"]
+    for number, candidate in enumerate(listed):
+        seat, dossier_id, kept = SEVEN[number], candidate["dossier_id"], 0
+        for choices in (("approve", "reject"), ("abstain", "reject"), ("approve", "abstain")):
+            answers = at_once(h, sid, [ballot(sid, dossier_id, choice, seat) for choice in choices])
+            won = [choice for choice, a in zip(choices, answers, strict=True) if a.status_code == 200]
+            for refused in (a for a in answers if a.status_code != 200):
+                assert problem(refused, 409, "concurrent_update")["detail"] == (
+                    "Hồ sơ vừa được người khác thay đổi; vui lòng tải lại rồi thử lại."
+                )
+            assert len(won) == (1 if h.stack.name == "production" else 2), [a.text for a in answers]
+            kept += len(won)
+            shown = cast(h, dossier_id, kept)
+            assert len(shown) == kept, "a refused vote never goes over the wire"
+            assert votes_on(h, sid, dossier_id) == {seat: shown[-1][1]}
+            assert [replaces for _, _, replaces in shown] == [None] + [choice for _, choice, _ in shown[:-1]]
+
+
+def test_a_vote_racing_the_close_is_counted_or_refused_never_lost(intake: Harness) -> None:
+    """The chair closes the session while members are still voting: every vote committed is in the count the
+    close made, and every vote too late is refused because the session is closed."""
+    h = intake
+    first, second = collective("phu-huu", 1), collective("an-nhon", 2)
+    ok(appraise(h, propose(h, [first, second]), "pass"))
+    sid = ok(open_session(h, FIVE), 201)["id"]
+    early, late = FIVE[:2], FIVE[2:]
+    for candidate in (first, second):
+        for person in early:
+            ok(vote(h, sid, person, candidate["dossier_id"], "approve"))
+    racing = [ballot(sid, c["dossier_id"], "approve", person) for c in (first, second) for person in late]
+    *answers, closed = at_once(h, sid, [*racing, (f"{SESSIONS}/{sid}/close", None, CHAIR)])
+    assert ok(closed)["state"] == "closed"
+    for answer in answers:
+        if answer.status_code != 200:
+            problem(answer, 409, "session_closed")
+    wait_until(lambda: len(h.events("candidate.approved") + h.events("candidate.rejected")) == 2, what="the count")
+    counted = {
+        e["payload"]["dossier_id"]: e["payload"]["tally"]
+        for e in h.events("candidate.approved") + h.events("candidate.rejected")
+    }
+    committed = sum(a.status_code == 200 for a in answers)
+    for candidate in (first, second):
+        recorded = votes_on(h, sid, candidate["dossier_id"])
+        assert counted[candidate["dossier_id"]]["yes"] == len(recorded), "every committed vote is in the count"
+    assert sum(len(votes_on(h, sid, c["dossier_id"])) for c in (first, second)) == 2 * len(early) + committed

@@ -22,12 +22,13 @@ from services.awards.domain import (
     Session,
     SessionState,
     Tally,
+    Vote,
     check_ladder,
     decide,
     decision_total,
     ladder,
 )
-from shared.campaigns import default_campaign
+from shared.campaigns import Campaign, Council, CouncilMember, default_campaign
 from shared.events import Actor
 from shared.statemachine import Forbidden, IllegalTransition, RuleViolation
 
@@ -80,19 +81,40 @@ def candidate(item: dict[str, Any], kind: str = "collective") -> Candidate:
     return Candidate(item, kind, PROPOSAL_ID, CAMPAIGN.code, AT)
 
 
-def session(present: Sequence[str] = EVERYONE) -> Session:
-    return Session(CAMPAIGN.code, PROPOSAL_ID, present, SECRETARY, AT)
+class Meeting:
+    """A session and its votes, kept as the database keeps them: one record per member and candidate."""
+
+    def __init__(self, present: Sequence[str]):
+        self.session = Session(CAMPAIGN.code, PROPOSAL_ID, present, SECRETARY, AT)
+        self.votes: dict[tuple[str, str], Vote] = {}
+
+    def vote(self, member: CouncilMember, who: Candidate, choice: str, at: datetime) -> str | None:
+        """Cast a vote; the choice it replaces, as ``vote.cast`` states it."""
+        earlier = self.votes.get((member.id, who.id))
+        replaces = earlier.choice if earlier is not None else None
+        self.votes[member.id, who.id] = self.session.vote(member, who, choice, earlier, at)
+        return replaces
+
+    def tally(self, who: Candidate, council: Council) -> Tally:
+        return self.session.tally(who, council, self.votes.values())
+
+    def close(self, candidates: Sequence[Candidate], campaign: Campaign, actor: Actor, at: datetime) -> None:
+        self.session.close(candidates, list(self.votes.values()), campaign, actor, at)
 
 
-def votes(meeting: Session, who: Candidate, yes: int, no: int = 0) -> None:
+def session(present: Sequence[str] = EVERYONE) -> Meeting:
+    return Meeting(present)
+
+
+def votes(meeting: Meeting, who: Candidate, yes: int, no: int = 0) -> None:
     """The first ``yes`` members present who may vote approve, the next ``no`` reject, the rest abstain."""
-    eligible = [m for m in COUNCIL.members if m.id in meeting.present and m.unit != who.unit]
+    eligible = [m for m in COUNCIL.members if m.id in meeting.session.present and m.unit != who.unit]
     for number, member in enumerate(eligible):
         choice = "approve" if number < yes else "reject" if number < yes + no else "abstain"
         meeting.vote(member, who, choice, AT)
 
 
-def closed(candidates: Sequence[Candidate], meeting: Session | None = None) -> Session:
+def closed(candidates: Sequence[Candidate], meeting: Meeting | None = None) -> Meeting:
     meeting = meeting or session()
     meeting.close(candidates, CAMPAIGN, CHAIR, AT)
     return meeting
@@ -201,11 +223,11 @@ def test_closing_a_session_leaves_the_left_out_as_they_are() -> None:
 def test_five_of_seven_present_meet_the_two_thirds_quorum() -> None:
     present = EVERYONE[:5]
     meeting = session(present)
-    assert meeting.quorum_met(COUNCIL)
+    assert meeting.session.quorum_met(COUNCIL)
     found = candidate(collective("hoa-tan", 1))
     votes(meeting, found, yes=3)
     closed([found], meeting)
-    assert meeting.state is SessionState.CLOSED
+    assert meeting.session.state is SessionState.CLOSED
     assert (found.state, found.prize_rank) == (CS.APPROVED, 1)
 
 
@@ -213,12 +235,12 @@ def test_four_of_seven_present_miss_the_quorum_and_close_changes_nothing() -> No
     meeting = session(EVERYONE[:4])
     found = candidate(collective("hoa-tan", 1))
     votes(meeting, found, yes=4)
-    assert not meeting.quorum_met(COUNCIL)
+    assert not meeting.session.quorum_met(COUNCIL)
     with pytest.raises(RuleViolation) as refused:
         meeting.close([found], CAMPAIGN, CHAIR, AT)
     assert refused.value.code == "no_quorum"
     assert "4/7" in str(refused.value)
-    assert (meeting.state, meeting.pending_changes) == (SessionState.OPEN, [])
+    assert (meeting.session.state, meeting.session.pending_changes) == (SessionState.OPEN, [])
     assert (found.state, found.prize_rank, found.pending_changes) == (CS.PROPOSED, None, [])
 
 
@@ -251,7 +273,7 @@ def test_the_head_of_the_candidates_unit_may_not_vote_and_is_not_counted() -> No
     with pytest.raises(Forbidden) as refused:
         meeting.vote(MEMBERS["truong-phong-tu-phap"], found, "approve", AT)
     assert refused.value.code == "own_unit"
-    assert meeting.votes == []
+    assert meeting.votes == {}
     votes(meeting, found, yes=4)
     assert meeting.tally(found, COUNCIL) == Tally(4, 0, 2, 6), "six may vote: 4/6 passes where 4/7 would too"
     votes(meeting, found, yes=3)
@@ -264,7 +286,7 @@ def test_a_member_not_present_may_not_vote() -> None:
     with pytest.raises(Forbidden) as refused:
         meeting.vote(MEMBERS["chanh-van-phong"], found, "approve", AT)
     assert refused.value.code == "not_present"
-    assert meeting.votes == []
+    assert meeting.votes == {}
 
 
 def test_a_changed_vote_replaces_the_earlier_one_and_counts_once() -> None:
@@ -276,6 +298,22 @@ def test_a_changed_vote_replaces_the_earlier_one_and_counts_once() -> None:
     assert meeting.vote(chair, found, "reject", AT) == "approve"
     assert len(meeting.votes) == 1
     assert meeting.tally(found, COUNCIL) == Tally(0, 1, 0, 7)
+
+
+def test_a_vote_is_a_record_of_its_own_and_leaves_the_session_unchanged() -> None:
+    """Members voting at the same moment must not compete for one record: a vote changes only itself."""
+    meeting = Session(CAMPAIGN.code, PROPOSAL_ID, EVERYONE, SECRETARY, AT)
+    found = candidate(collective("hoa-tan", 1))
+    later = datetime(2021, 12, 20, 2, 5, tzinfo=UTC)
+    first = meeting.vote(MEMBERS["chu-tich-ubnd"], found, "approve", None, AT)
+    assert first == Vote(meeting.id, "chu-tich-ubnd", found.id, "approve", AT)
+    changed = meeting.vote(MEMBERS["chu-tich-ubnd"], found, "reject", first, later)
+    assert changed is first and (first.choice, first.cast_at) == ("reject", later), "a change is the same record"
+    other = meeting.vote(MEMBERS["chanh-van-phong"], found, "approve", None, later)
+    assert other is not first
+    assert (meeting.updated_at, meeting.pending_changes, meeting.state) == (AT, [], SessionState.OPEN)
+    another_session = Vote("another-session", "pho-chu-tich-ubnd", found.id, "approve", AT)
+    assert meeting.tally(found, COUNCIL, [first, other, another_session]) == Tally(1, 1, 0, 7)
 
 
 def test_an_unknown_choice_is_refused() -> None:
@@ -372,7 +410,7 @@ def test_a_tie_the_votes_do_not_settle_is_refused_and_nothing_is_applied() -> No
         meeting.close(listed, CAMPAIGN, CHAIR, AT)
     assert refused.value.code == "tie_unresolved"
     assert sorted(refused.value.extra["units"]) == ["an-khanh", "hoa-tan"]
-    assert (meeting.state, meeting.pending_changes) == (SessionState.OPEN, [])
+    assert (meeting.session.state, meeting.session.pending_changes) == (SessionState.OPEN, [])
     assert [(c.state, c.prize_rank, c.pending_changes) for c in listed] == [(CS.PROPOSED, None, [])] * 3
 
     assert meeting.vote(MEMBERS["chanh-van-phong"], an_khanh, "approve", AT) == "abstain"  # voting again settles it
