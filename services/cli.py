@@ -17,7 +17,6 @@ import click
 
 from services.audit.cli import audit as audit_commands
 from services.bootstrap import SERVICE_NAMES, System, service_spec, signing_key, topology_for
-from services.simulator.cli import simulate_command
 from services.portal.cli import users as users_commands
 from services.simulator.cli import simulate_command
 from shared.auth import ROLES, Principal, TokenAuthority
@@ -49,7 +48,6 @@ def main() -> None:
 
 
 main.add_command(audit_commands)
-main.add_command(simulate_command)
 main.add_command(simulate_command)
 main.add_command(users_commands)
 
