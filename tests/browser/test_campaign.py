@@ -40,6 +40,7 @@ class People:
         if username not in self.windows:
             page = window(self.browser, self.site)
             sign_in(page, username)
+            shoot(page, f"campaign-00-dashboard-{username}")  # each role's dashboard, checked as every page is
             self.windows[username] = page
         return self.windows[username]
 
@@ -95,6 +96,7 @@ def test_a_dossier_goes_from_the_clerk_to_the_prize_and_the_auditor_finds_every_
 
     reload_until(clerk, "Số điện thoại không liên lạc được.", "the return on the clerk's page")
     clerk.get_by_role("link", name="Sửa nội dung").click()
+    shoot(clerk, "campaign-03-revision")
     clerk.get_by_label("Điện thoại", exact=True).fill("0277 3840 999")
     clerk.get_by_role("button", name="Lưu thay đổi").click()
     clerk.get_by_role("button", name="Nộp lại hồ sơ").click()
@@ -138,6 +140,7 @@ def test_a_dossier_goes_from_the_clerk_to_the_prize_and_the_auditor_finds_every_
     home = people("noivu")
     home.get_by_role("link", name="Tờ trình").click()
     reload_until(home, "Đề nghị của Phòng Văn hóa và Thông tin", "the proposal at Home Affairs")
+    shoot(home, "campaign-08-proposals")
     home.get_by_role("link", name="Đề nghị của Phòng Văn hóa và Thông tin, lần 1").click()
     shoot(home, "campaign-08-appraisal")
     home.get_by_role("button", name="Ghi nhận kết quả thẩm định").click()
@@ -148,6 +151,7 @@ def test_a_dossier_goes_from_the_clerk_to_the_prize_and_the_auditor_finds_every_
     for name in PRESENT:
         secretary.get_by_label(name, exact=False).first.check()
     secretary.get_by_label("Chánh Văn phòng HĐND và UBND Huyện", exact=False).check()
+    shoot(secretary, "campaign-09-sessions")
     secretary.get_by_role("button", name="Khai mạc phiên họp").click()
     expect(secretary.locator("#quorum")).to_contain_text("Đủ")
     session_url = secretary.url.split("?")[0]
@@ -170,6 +174,9 @@ def test_a_dossier_goes_from_the_clerk_to_the_prize_and_the_auditor_finds_every_
     chair.get_by_role("button", name="Ban hành quyết định").click()
     expect(chair.locator("#awards-total")).to_have_text("2.500.000 đồng")
     shoot(chair, "campaign-11-awards")
+    chair.get_by_role("link", name="Quyết định").click()
+    expect(chair.get_by_label("Sửa đổi: Hòa Tân")).to_have_value("")  # an amending decision, should one be needed
+    shoot(chair, "campaign-11-amendment")
 
     reload_until(clerk, "Giải nhất", "the prize on the clerk's page")
     expect(clerk.locator("#outcome-amount")).to_have_text("2.500.000 đồng")
