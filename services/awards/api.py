@@ -102,8 +102,8 @@ def get_session(session_id: str) -> Any:
 @blueprint.arguments(VoteIn)
 def vote(body: dict[str, Any], session_id: str) -> Any:
     """Biểu quyết: approve, reject or abstain; a member may change their vote until the session closes."""
-    # The session is read after the commit, not inside the vote's transaction: members vote at once on one session,
-    # and rendering every candidate's tally there would hold the session's row lock longer and lose more races.
+    # The session is read after the commit, not inside the vote's transaction: the vote holds the session's row
+    # shared, and rendering every candidate's tally there would keep a close (which locks it) waiting longer.
     current_runtime().execute(handlers.cast_vote, CastVote(session_id, body["dossier_id"], body["choice"], g.actor))
     return _session(session_id)
 
