@@ -32,18 +32,15 @@ def campaign() -> Campaign:
 
 
 def play(cluster: Cluster, progress: Callable[[str], None] | None = None, seed: int = SEED) -> Report:
-    """The whole campaign through the cluster's routes, its days turned with the cluster's clock file.
-
-    One person acts at a time: council members voting at once on one session meet its version check (see
-    ``test_races``), and with four voters at once the simulator's bounded retries can run out, failing a run
-    for a reason that is no fault under test."""
+    """The whole campaign through the cluster's routes, its days turned with the cluster's clock file; four
+    people act at once (clerks submitting, members voting), as in an office."""
     target = Target(
         {service: cluster.url(service) for service in SERVICE_NAMES},
         cluster.tokens,
         ClockFile(cluster.clock_file),
         timeout=240,
     )
-    return simulate(target, campaign(), seed=seed, progress=progress, workers=1)
+    return simulate(target, campaign(), seed=seed, progress=progress, workers=4)
 
 
 # -- nothing lost ----------------------------------------------------------------------------------------------
