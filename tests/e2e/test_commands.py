@@ -92,7 +92,7 @@ def test_db_upgrade_creates_and_migrates_each_postgres_database_and_is_idempoten
 ) -> None:
     first = thidua("db", "upgrade", env=production_env).stdout.splitlines()
     assert [line for line in first if "created database" in line] == [
-        f"{s}: created database" for s in ("intake", "review", "awards", "audit")
+        f"{s}: created database" for s in ("intake", "review", "awards", "audit", "portal")
     ]
     again = thidua("db", "upgrade", "intake", env=production_env).stdout.splitlines()
     assert again == ["intake: schema up to date"]
