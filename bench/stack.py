@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="Small sizes, and no campaign.")
     parser.add_argument("--units", type=int, help="Units of the synthetic campaign (0: skip it).")
     parser.add_argument("--clients", type=int, default=8, help="Concurrent clients of the submit load.")
-    parser.add_argument("--campaign-clients", type=int, default=1, help="The simulator's parallel clients.")
+    parser.add_argument("--campaign-clients", type=int, default=8, help="The simulator's parallel clients.")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     units = sizes.units if args.units is None else args.units
