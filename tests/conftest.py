@@ -29,7 +29,7 @@ POSTGRES_URL = os.environ.get("THIDUA_TEST_POSTGRES_URL", "postgresql+psycopg://
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def _require(service: str, problem: str | None) -> None:
+def require(service: str, problem: str | None) -> None:
     if problem is None:
         return
     if IN_CI:
@@ -60,13 +60,13 @@ def _postgres_problem() -> str | None:
 
 @pytest.fixture(scope="session")
 def rabbitmq_url() -> str:
-    _require("RabbitMQ", _rabbitmq_problem())
+    require("RabbitMQ", _rabbitmq_problem())
     return AMQP_URL
 
 
 @pytest.fixture(scope="session")
 def postgres_admin_url() -> str:
-    _require("PostgreSQL", _postgres_problem())
+    require("PostgreSQL", _postgres_problem())
     return POSTGRES_URL
 
 

@@ -21,6 +21,7 @@ from services.bootstrap import topology_for
 from shared.bus import connect
 from shared.definitions import definitions_json
 from shared.settings import Settings
+from tests.conftest import require
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.rabbitmq
@@ -35,7 +36,8 @@ def rabbitmqctl(*arguments: str, stdin: str | None = None) -> str:
 @pytest.fixture
 def vhost(rabbitmq_url: str) -> Iterator[str]:
     if shutil.which("rabbitmqctl") is None:
-        pytest.skip("rabbitmqctl is not on PATH: the definitions cannot be imported into the broker from here")
+        # like a missing broker: a skip on a developer's machine, a failure in CI
+        require("rabbitmqctl", "not on PATH, so the definitions cannot be imported into the broker from here")
     name = f"thidua-test-{uuid.uuid4().hex[:10]}"
     yield name
     subprocess.run(["rabbitmqctl", "delete_vhost", name], capture_output=True, timeout=60, check=False)
