@@ -43,6 +43,7 @@ REPORT = {
     "achievements": "Tỷ lệ hồ sơ trực tuyến mức 4 đạt 72%",
     "measures": "Hướng dẫn người dân tại bộ phận một cửa",
 }
+COUNTS = {"online_case_files": 720, "total_case_files": 1000, "online_procedures": 30, "total_procedures": 50}
 
 
 @dataclass
@@ -81,12 +82,7 @@ def submitted(n: int) -> Event:
         "round": 1,
         "nominee": None,
         "report": REPORT,
-        "self_assessment": {
-            "online_case_files": 720,
-            "total_case_files": 1000,
-            "online_procedures": 30,
-            "total_procedures": 50,
-        },
+        "self_assessment": COUNTS,
         "documents": documents,
         "submitted_at": at,
         "trigger": "submit",

@@ -33,7 +33,7 @@ from datetime import time as time_of_day
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.consumer import REPORT
+from bench.consumer import COUNTS, REPORT
 from bench.processes import Deployment, deployment, free_port, wait_ready
 from bench.rig import latency_summary, load
 from services.simulator.client import ApiError, Client
@@ -99,12 +99,7 @@ def prepare(system: Deployment, campaign: Campaign, count: int, clients: int) ->
             "campaign": campaign.code,
             "kind": "collective",
             "report": REPORT,
-            "self_assessment": {
-                "online_case_files": 720,
-                "total_case_files": 1000,
-                "online_procedures": 30,
-                "total_procedures": 50,
-            },
+            "self_assessment": COUNTS,
         }
         created, _ = client.call("POST", "/intake/dossiers", token, json_body=body)
         for kind in DOCUMENT_KINDS:
