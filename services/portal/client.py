@@ -123,6 +123,16 @@ class ApiProblem(Exception):
         super().__init__(f"{status} {self.code}: {self.detail}")
 
 
+class ApiRefusal(ApiProblem):
+    """A refusal the person can act on — invalid input, a rule, a race, a role — shown on the page they acted
+    from. A missing object (404) stays a plain :class:`ApiProblem`, which the portal answers with its not-found
+    page, so no page shows a form around a dossier the person may not know exists."""
+
+
+def problem_for(status: int, body: Any) -> ApiProblem:
+    return ApiProblem(status, body) if status == 404 else ApiRefusal(status, body)
+
+
 class ApiClient:
     """The services' routes for one person: JSON in and out, a problem raised as :class:`ApiProblem`."""
 
@@ -151,5 +161,5 @@ class ApiClient:
                 body = response.json()
             except ValueError:
                 body = None
-            raise ApiProblem(response.status, body)
+            raise problem_for(response.status, body)
         return response

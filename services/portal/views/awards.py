@@ -12,7 +12,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.portal.access import account, api, requires_role
-from services.portal.client import ApiProblem
+from services.portal.client import ApiProblem, ApiRefusal
 from services.portal.views.common import campaign_of, table_or_file
 from shared.auth import ROLES
 
@@ -46,9 +46,7 @@ def appraise(proposal_id: str) -> Any:
         try:
             client.post(f"/awards/proposals/{proposal_id}/appraisal", body)
             return redirect(url_for("awards.proposal", proposal_id=proposal_id, notice="appraised"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             errors = _appraisal_errors(problem, body)
     return _proposal(proposal_id, errors, request.form), 400
 

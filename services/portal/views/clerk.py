@@ -12,7 +12,7 @@ from flask import Blueprint, abort, jsonify, redirect, render_template, request,
 
 from services.portal import formats
 from services.portal.access import api, portal, relay, requires_role
-from services.portal.client import ApiProblem, Upload
+from services.portal.client import ApiProblem, ApiRefusal, Upload
 from services.portal.forms import RATES, fields_for, form_values, read_form
 from services.portal.states import DOSSIER_STATES
 from services.portal.views.common import campaign_of
@@ -56,7 +56,7 @@ def new() -> Any:
         return _form(campaign, kind, dict(request.form), errors, None), 400
     try:
         created = client.post("/intake/dossiers", {"campaign": campaign["code"], "kind": kind, **body})
-    except ApiProblem as problem:
+    except ApiRefusal as problem:
         return _refused_form(campaign, kind, problem, None)
     return redirect(url_for("clerk.show", dossier_id=created["id"], notice="created"))
 
@@ -81,7 +81,7 @@ def edit(dossier_id: str) -> Any:
         return _form(campaign, kind, dict(request.form), errors, dossier), 400
     try:
         client.patch(f"/intake/dossiers/{dossier_id}", body)
-    except ApiProblem as problem:
+    except ApiRefusal as problem:
         return _refused_form(campaign, kind, problem, dossier)
     return redirect(url_for("clerk.show", dossier_id=dossier_id, notice="saved"))
 
@@ -94,7 +94,7 @@ def upload(dossier_id: str, kind: str) -> Any:
     sent = request.files.get("file")
     try:
         if sent is None or not sent.filename:
-            raise ApiProblem(400, {"code": "no_file", "detail": "Vui lòng chọn tệp cần tải lên."})
+            raise ApiRefusal(400, {"code": "no_file", "detail": "Vui lòng chọn tệp cần tải lên."})
         upload = Upload(sent.stream, sent.filename, sent.mimetype or "application/octet-stream")
         api().put_file(f"/intake/dossiers/{dossier_id}/documents/{kind}", upload)
     except ApiProblem as problem:
@@ -121,9 +121,7 @@ def download(dossier_id: str, kind: str) -> Any:
 def submit(dossier_id: str) -> Any:
     try:
         api().post(f"/intake/dossiers/{dossier_id}/submit")
-    except ApiProblem as problem:
-        if problem.status == 404:
-            raise
+    except ApiRefusal as problem:
         return _show(dossier_id, refusal=problem), problem.status
     return redirect(url_for("clerk.show", dossier_id=dossier_id, notice="submitted"))
 
@@ -133,9 +131,7 @@ def submit(dossier_id: str) -> Any:
 def withdraw(dossier_id: str) -> Any:
     try:
         api().post(f"/intake/dossiers/{dossier_id}/withdraw", {"reason": request.form.get("reason") or None})
-    except ApiProblem as problem:
-        if problem.status == 404:
-            raise
+    except ApiRefusal as problem:
         return _show(dossier_id, refusal=problem), problem.status
     return redirect(url_for("clerk.show", dossier_id=dossier_id, notice="withdrawn"))
 
@@ -194,9 +190,7 @@ def _form(
     )
 
 
-def _refused_form(campaign: dict[str, Any], kind: str, problem: ApiProblem, dossier: dict[str, Any] | None) -> Any:
-    if problem.status == 404:
-        raise problem
+def _refused_form(campaign: dict[str, Any], kind: str, problem: ApiRefusal, dossier: dict[str, Any] | None) -> Any:
     return _form(campaign, kind, dict(request.form), problem.errors, dossier, problem.detail), problem.status
 
 

@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.portal.access import account, api, portal, requires_role
-from services.portal.client import ApiClient, ApiProblem
+from services.portal.client import ApiClient, ApiProblem, ApiRefusal
 from services.portal.forms import Field, read_day
 from services.portal.views.awards import COUNCIL
 from services.portal.views.common import campaign_of
@@ -52,9 +52,7 @@ def sessions() -> Any:
         try:
             opened = client.post("/awards/sessions", {"campaign": campaign["code"], "present": present})
             return redirect(url_for("council.session", session_id=opened["id"], notice="session_opened"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             refusal = problem
     page = render_template(
         "council/sessions.html",
@@ -82,9 +80,7 @@ def vote(session_id: str) -> Any:
         api().post(
             f"/awards/sessions/{session_id}/votes", {"dossier_id": dossier_id, "choice": request.form.get("choice")}
         )
-    except ApiProblem as problem:
-        if problem.status == 404:
-            raise
+    except ApiRefusal as problem:
         return _session(session_id, vote_errors={dossier_id: problem.detail}), problem.status
     return redirect(url_for("council.session", session_id=session_id, notice="voted", _anchor=f"vote-{dossier_id}"))
 
@@ -94,9 +90,7 @@ def vote(session_id: str) -> Any:
 def close(session_id: str) -> Any:
     try:
         api().post(f"/awards/sessions/{session_id}/close")
-    except ApiProblem as problem:
-        if problem.status == 404:
-            raise
+    except ApiRefusal as problem:
         return _session(session_id, close_refusal=problem), problem.status
     return redirect(url_for("council.session", session_id=session_id, notice="session_closed"))
 
@@ -106,9 +100,7 @@ def close(session_id: str) -> Any:
 def adjourn(session_id: str) -> Any:
     try:
         api().post(f"/awards/sessions/{session_id}/adjourn", {"reason": request.form.get("reason", "").strip()})
-    except ApiProblem as problem:
-        if problem.status == 404:
-            raise
+    except ApiRefusal as problem:
         return _session(session_id, adjourn_refusal=problem), problem.status
     return redirect(url_for("council.session", session_id=session_id, notice="session_adjourned"))
 
@@ -164,9 +156,7 @@ def decision() -> Any:
             }
             client.post(f"/awards/campaigns/{campaign['code']}/decision", body)
             return redirect(url_for("awards.prizes", campaign=campaign["code"], notice="decided"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             errors, refusal = problem.errors, problem.detail
     return _decision_page(client, campaign, errors, refusal), 400
 

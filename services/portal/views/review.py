@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.portal.access import account, api, requires_role
-from services.portal.client import ApiProblem, Upload
+from services.portal.client import ApiProblem, ApiRefusal, Upload
 from services.portal.forms import fields_for
 from services.portal.states import NOMINATION_STATES
 from services.portal.views.clerk import KIND_NAMES
@@ -104,9 +104,7 @@ def return_to_unit(nomination_id: str) -> Any:
         try:
             api().post(f"/review/nominations/{nomination_id}/return", {"reasons": [r for _, r in rows]})
             return redirect(url_for("review.nomination", nomination_id=nomination_id, notice="returned"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             errors = _row_errors(problem, [index for index, _ in rows])
             if not errors:
                 errors = {"reasons": [problem.detail]}
@@ -224,13 +222,11 @@ def figures() -> Any:
         sent = request.files.get("file")
         try:
             if sent is None or not sent.filename:
-                raise ApiProblem(400, {"code": "no_file", "detail": "Vui lòng chọn tệp số liệu (CSV hoặc XLSX)."})
+                raise ApiRefusal(400, {"code": "no_file", "detail": "Vui lòng chọn tệp số liệu (CSV hoặc XLSX)."})
             upload = Upload(sent.stream, sent.filename, sent.mimetype or "application/octet-stream")
             client.put_file(f"/review/campaigns/{campaign['code']}/figures", upload)
             return redirect(url_for("review.figures", campaign=campaign["code"], notice="figures_imported"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             refusal = problem
     current = client.get(f"/review/campaigns/{campaign['code']}/figures")
     rows = [
@@ -323,9 +319,7 @@ def proposal() -> Any:
         try:
             client.post(path, {"note": request.form.get("note", "").strip() or None})
             return redirect(url_for("review.proposal", campaign=campaign["code"], notice="proposal_sent"))
-        except ApiProblem as problem:
-            if problem.status == 404:
-                raise
+        except ApiRefusal as problem:
             refusal = problem
     try:
         sent = client.get(path)
