@@ -38,7 +38,7 @@ SERVICES = ("intake", "review", "awards", "audit")
 DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
 REVIEW_UNIT, HOME_AFFAIRS_UNIT = "van-hoa-thong-tin", "noi-vu"
 TOKEN_HOURS = 24 * 366  # a token outlives the campaign, whichever clock signed it
-CONFLICT_ATTEMPTS = 20  # tries of one request refused with 409 concurrent_update: members vote at once
+CONFLICT_ATTEMPTS = 20  # tries of one request refused with 409 concurrent_update: its write lost a race
 CONFLICT_PAUSE_SECONDS = 0.01  # the longest random pause before the first retry; it doubles with each one
 CONFLICT_PAUSE_MAX_SECONDS = 2.0
 # Days of December; the hours are local time.
