@@ -11,13 +11,12 @@
 - If the process dies at any point before the ack, the broker delivers the message again.
 
 Messages are applied in batches: what the prefetch has delivered (up to ``batch`` messages) is applied in one
-transaction, each event in its own savepoint, the batch's history, outbox and inbox rows inserted together (one
-INSERT per table), committed once, and only then acknowledged, each message by its own ack. A commit per event was
-the consumer's ceiling; one per batch is not. The guarantees are those of one event at a time: an event that fails
-undoes only its savepoint and makes no rows, and takes the retry path; a batch whose commit fails is applied again
-one event at a time; the inbox is read once inside the transaction and the batch's own applied events are added
-to what it found, so the same event twice in one batch is applied once; events are applied in the order they
-were delivered.
+transaction, the batch's history, outbox and inbox rows inserted together (one INSERT per table), committed once,
+and only then acknowledged, each message by its own ack. A commit per event was the consumer's ceiling; one per
+batch is not. The guarantees are those of one event at a time: if any event of a batch fails, or the commit does,
+nothing of the batch is kept and its events are applied again one at a time, each with its own retries; the inbox
+is read once inside the transaction and the batch's own applied events are added to what it found, so the same
+event twice in one batch is applied once; events are applied in the order they were delivered.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from shared.events import Catalogue, Event, InvalidEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, UnitOfWork], object]
-UnitOfWorkFactory = Callable[[Event | None], UnitOfWork]  # the cause; a batch's has none, each savepoint its own
+UnitOfWorkFactory = Callable[[Event | None], UnitOfWork]  # the cause; a batch's has none, each event its own
 
 # Headers of a dead letter: enough for an operator to decide, and for a replay to find its way back.
 DEAD_REASON = "x-thidua-reason"
@@ -194,29 +193,29 @@ class ServiceConsumer(ConsumerMixin):
         self.largest_batch = max(self.largest_batch, len(gathered))
         try:
             outcomes = self.apply_batch([event for event, _ in gathered])
-        except Exception as err:  # the commit failed: nothing of the batch is kept; one event at a time instead
-            log.warning("%s: a batch of %d failed to commit, applying one by one: %s", self.service, len(gathered), err)
+        except Exception as err:  # nothing of the batch is kept
+            if len(gathered) == 1:
+                self._failed(*gathered[0], 1, err)
+                return
+            log.info("%s: a batch of %d failed, applying it one by one: %s", self.service, len(gathered), err)
             for event, message in gathered:
                 self._attempt(event, message, attempt=1)
             return
-        for (event, message), outcome in zip(gathered, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                self._failed(event, message, 1, outcome)
-                continue
+        for (_, message), applied in zip(gathered, outcomes, strict=True):
             message.ack()  # each its own: ``multiple`` would also acknowledge the messages held for a retry
-            if outcome:
+            if applied:
                 self.applied += 1
             else:
                 self.duplicates += 1
         self._run_due_retries()
 
-    def apply_batch(self, events: list[Event]) -> list[bool | Exception]:
-        """Apply ``events`` in one transaction, each in its own savepoint, and commit once. Per event: True when
-        applied, False when the inbox shows it was applied before, or the exception that undid it alone.
+    def apply_batch(self, events: list[Event]) -> list[bool]:
+        """Apply ``events`` in one transaction and commit once; per event, True when applied and False when the
+        inbox shows it was applied before. An event that fails raises, and nothing of the batch is kept.
 
         The inbox is read once for the batch, inside its transaction; an event applied earlier in the same batch
         (delivered twice) is known from that, as its inbox row is only written at the commit."""
-        outcomes: list[bool | Exception] = []
+        outcomes: list[bool] = []
         with self.unit_of_work(None) as uow:
             handled = uow.handled_among(events)
             for event in events:
@@ -225,12 +224,8 @@ class ServiceConsumer(ConsumerMixin):
                 if event.id in handled:
                     outcomes.append(False)
                     continue
-                try:
-                    with uow.savepoint(event):
-                        handler(event, uow)
-                except Exception as err:
-                    outcomes.append(err)
-                    continue
+                with uow.applying(event):
+                    handler(event, uow)
                 handled.add(event.id)
                 outcomes.append(True)
             uow.commit()

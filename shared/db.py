@@ -278,32 +278,26 @@ class UnitOfWork:
         return set(self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))).scalars())
 
     @contextmanager
-    def savepoint(self, cause: Event) -> Iterator[None]:
-        """Apply one consumed event of a batch in its own savepoint: a failure undoes that event alone, so the rest
-        of the batch commits together at :meth:`commit`.
+    def applying(self, cause: Event) -> Iterator[None]:
+        """Apply one consumed event of a batch: when the block ends well its effect is flushed and its history,
+        outgoing events and inbox row are made (so an outgoing event that breaks its schema fails here), to be
+        written with the whole batch's, one INSERT per table, at :meth:`commit`.
 
-        Its effect is flushed inside the savepoint; its history, outgoing events and inbox row are made when the
-        block ends well (so an outgoing event that breaks its schema fails this event alone) and written with the
-        whole batch's, one INSERT per table, at :meth:`commit`. The session forgets its objects (and what reads kept
-        in its ``info``) after each event, so nothing one event loaded (or a failed one left half changed) is seen
-        by the next: each starts from the database, as it would in a unit of work of its own.
+        There is no savepoint: an event that fails leaves the batch's transaction to be rolled back whole, and the
+        consumer then applies the batch's events one at a time (failures are rare; a savepoint cost every event two
+        round trips). The session forgets its objects after each event, so each loads what it needs from the
+        transaction, as in a unit of work of its own; what reads keep in the session's ``info`` (a deadline, the
+        audit chain's head) is kept current by their writers and lasts as long as the transaction.
         """
         self.cause = cause
         self.correlation_id = cause.correlation_id
-        nested = self.session.begin_nested()
         try:
             yield
-            rows = self._rows()
-            nested.commit()
-        except BaseException:
-            nested.rollback()
-            raise
+            self._pending.append(self._rows())
         finally:
             self.cause = None
             self._events, self._changes = [], []
             self.session.expunge_all()
-            self.session.info.clear()  # what a read kept for the rest of its unit of work (a deadline)
-        self._pending.append(rows)
 
     def write(self) -> None:
         """Write what is pending (state, history, outbox) into the transaction without committing it.

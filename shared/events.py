@@ -53,6 +53,8 @@ class Event:
     correlation_id: str = ""
     causation_id: str | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # A consumed event's payload as it came over the bus (JSON values); None for an event made in this process.
+    wire_payload: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 def canonical_json(data: object) -> str:
@@ -150,7 +152,8 @@ class Catalogue:
         """Parse a consumed message; ``accept_unknown`` keeps payloads of types this catalogue lacks as JSON."""
         envelope = _check_envelope(body)
         key = (envelope["type"], envelope["version"])
-        payload: Mapping[str, Any] = envelope["payload"]
+        wire_payload: Mapping[str, Any] = envelope["payload"]
+        payload = wire_payload
         if key in self._schemas:
             try:
                 payload = self._schemas[key].load(payload)
@@ -171,6 +174,7 @@ class Catalogue:
             correlation_id=envelope["correlation_id"],
             causation_id=envelope["causation_id"],
             payload=payload,
+            wire_payload=wire_payload,
         )
 
     def _schema(self, type_: str, version: int) -> Schema:

@@ -52,7 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder of the units' documents (shared by every intake process); empty: DATA_DIR/documents.",
     ),
     Setting("MAX_UPLOAD_BYTES", "20971520", "Largest document a unit may upload (20 MB)."),
-    Setting("CONSUMER_PREFETCH", "32", "Messages a consumer holds unacknowledged at once."),
+    Setting(
+        "CONSUMER_PREFETCH",
+        "64",
+        "Messages a consumer holds unacknowledged at once; twice the batch keeps the next batch coming meanwhile.",
+    ),
     Setting("CONSUMER_BATCH", "32", "Events a consumer applies in one transaction (at most the prefetch)."),
     Setting("RETRY_ATTEMPTS", "5", "Tries of a failing message before it is dead-lettered."),
     Setting("RETRY_BACKOFF_SECONDS", "0.5", "First retry delay; each further try doubles it."),

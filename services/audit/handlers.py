@@ -25,26 +25,38 @@ log = logging.getLogger(__name__)
 APPEND_LOCK = 0x7468_6964_7561_0001  # "thidua" + 1
 
 
+# The head as this transaction knows it, in the session's ``info``: read once after the lock is taken, then moved
+# by each append, so a batch of events reads the chain's end once (the lock keeps other appenders out meanwhile).
+HEAD = "audit.head"
+
+IN_THE_LOG = sa.select(entries.c.seq).where(entries.c.event_id == sa.bindparam("event_id"))
+LAST = sa.select(entries.c.seq, entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
+LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def record(event: Event, uow: UnitOfWork) -> Entry | None:
     """Append ``event`` to the log; None if it is there already (a redelivery the inbox did not catch)."""
     session = uow.session
-    lock_the_head(session)
-    if session.execute(sa.select(entries.c.seq).where(entries.c.event_id == event.id)).first() is not None:
+    last = head(session)
+    if session.execute(IN_THE_LOG, {"event_id": event.id}).first() is not None:
         log.info("audit: %s %s is in the log already", event.type, event.id)
         return None
-    entry = seal(head(session), **values_of(event, uow.catalogue, uow.now()))
-    session.execute(entries.insert().values(**entry.as_row()))
+    entry = seal(last, **values_of(event, uow.catalogue, uow.now()))
+    session.execute(entries.insert(), entry.as_row())
+    session.info[HEAD] = Head(entry.seq, entry.hash)
     return entry
 
 
-def lock_the_head(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
-
-
 def head(session: Session) -> Head:
-    last = session.execute(sa.select(entries.c.seq, entries.c.hash).order_by(entries.c.seq.desc()).limit(1)).first()
-    return Head(last.seq, last.hash) if last else Head()
+    """The end of the chain, the append lock taken first (once per transaction)."""
+    known: Head | None = session.info.get(HEAD)
+    if known is not None:
+        return known
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(LOCK, {"key": APPEND_LOCK})
+    last = session.execute(LAST).first()
+    session.info[HEAD] = found = Head(last.seq, last.hash) if last else Head()
+    return found
 
 
 def values_of(event: Event, catalogue: Catalogue, recorded_at: datetime) -> dict[str, Any]:
@@ -66,7 +78,10 @@ def values_of(event: Event, catalogue: Catalogue, recorded_at: datetime) -> dict
 
 
 def wire_payload(event: Event, catalogue: Catalogue) -> dict[str, Any]:
-    """The payload as it travels: a known type's through its schema (dates as text), an unknown one's as it came."""
+    """The payload as it travels: as it came for a consumed event; else a known type's through its schema (dates as
+    text), an unknown one's as it is."""
+    if event.wire_payload is not None:
+        return dict(event.wire_payload)
     if catalogue.knows(event.type, event.version):
         message: dict[str, Any] = catalogue.to_message(event)
         return dict(message["payload"])

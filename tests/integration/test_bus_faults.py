@@ -93,7 +93,7 @@ def test_a_consumer_that_dies_in_a_batch_before_its_commit_has_every_event_redel
     with bus.connection() as conn:
         events = [probe.CATALOGUE.from_message(m.decode()) for m in take_unacknowledged(bus, conn, 3)]
         with pytest.raises(probe.Crash):
-            bus.receiver.consumer(conn).apply_batch(events)  # T1 and T2 applied in their savepoints, then death
+            bus.receiver.consumer(conn).apply_batch(events)  # T1 and T2 applied, then death before the commit
         assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [0, 0, 0], "nothing of the batch committed"
     # The connection closed without an ack, as when the process dies: the broker delivers all three again.
     restart(bus)
