@@ -250,6 +250,26 @@ def test_every_event_on_the_bus_is_recorded_once_in_arrival_order(consuming_audi
     assert audit.verdict() == {"status": "intact", "entries": 5, "head": rows[-1].hash}
 
 
+def test_a_known_payload_is_kept_exactly_as_it_came_over_the_bus(consuming_audit: Audit) -> None:
+    audit, clock = consuming_audit, consuming_audit.clock
+    meta = {"kind": "to_trinh", "version": 1, "sha256": "a" * 64, "size": 2048, "content_type": "application/pdf"}
+    uploaded = event(
+        "dossier.document_uploaded",
+        "d-1",
+        {**meta, "filename": "tờ trình.pdf", "uploaded_at": clock.now(), "replaced_version": None},
+        clock=clock,
+    )
+    message = message_of(uploaded)
+    message["payload"]["uploaded_at"] = "2021-12-01T02:00:00Z"  # another spelling the schema reads as well
+    audit.publish(message, uploaded.type, uploaded.id)
+
+    consumer = audit.system.consumers["audit"]
+    wait_until(lambda: consumer.applied == 1, what="the upload recorded")
+    [row] = audit.rows()
+    assert json.loads(row.payload) == message["payload"], "not dumped again from the values it was read into"
+    assert audit.verdict()["status"] == "intact"
+
+
 def test_late_events_are_recorded_as_they_arrive_and_sorted_by_when_they_happened(audit: Audit) -> None:
     clock = audit.clock
     late = event("dossier.created", "d-1", {"kind": "collective"}, clock=clock, ago=timedelta(days=1))
