@@ -225,10 +225,11 @@ def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
         uow.session.execute(early_withdrawals.insert().values(dossier_id=event.subject, round=event.payload["round"]))
 
 
+WITHDRAWN_ROUND = sa.select(early_withdrawals.c.round).where(early_withdrawals.c.dossier_id == sa.bindparam("dossier"))
+
+
 def _withdrawn_before(uow: UnitOfWork, dossier_id: str, round_: int) -> bool:
-    found = uow.session.execute(
-        sa.select(early_withdrawals.c.round).where(early_withdrawals.c.dossier_id == dossier_id)
-    ).scalar()
+    found = uow.session.execute(WITHDRAWN_ROUND, {"dossier": dossier_id}).scalar()
     return found is not None and found >= round_
 
 
