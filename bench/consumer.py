@@ -29,10 +29,12 @@ from bench.rig import AMQP_URL, POSTGRES_URL, delete_queues, load, namespace, po
 from services.bootstrap import System
 from shared.campaigns import default_campaign
 from shared.catalogue import CATALOGUE
+from shared.consumer import ServiceConsumer
 from shared.events import Actor, Event
 from shared.settings import Settings
 
 SERVICES = ("review", "audit")
+STALL_SECONDS = 60
 SUBMITTED_AT = datetime(2021, 12, 1, 2, 0, tzinfo=UTC)
 REPORT = {
     "address": "Ấp Phú Hòa, xã Hòa Tân",
@@ -126,15 +128,25 @@ def publish(system: System, count: int, start: int) -> None:
 
 
 def consume_all(system: System, service: str, count: int, batch: int) -> Applied:
+    """Start the service's consumer on a thread, time it until it has applied ``count`` events, then stop it.
+
+    A round that makes no progress for ``STALL_SECONDS`` fails with what the consumer, its queue and its inbox
+    say, instead of waiting for ever; a consumer thread that outlives its stop fails the run, as it would take
+    the next round's events."""
     consumer = system.runtimes[service].consumer()
     consumer.batch = min(batch, consumer.prefetch)
     thread = threading.Thread(target=consumer.run_until_stopped, kwargs={"poll_seconds": 0.05}, daemon=True)
     started = time.perf_counter()
     thread.start()
     try:
+        progress, moved = 0, time.monotonic()
         while consumer.applied < count:
             if consumer.dead_lettered:
                 raise RuntimeError(f"{service} dead-lettered {consumer.dead_lettered} events; see its log")
+            if consumer.applied + consumer.duplicates != progress:
+                progress, moved = consumer.applied + consumer.duplicates, time.monotonic()
+            elif time.monotonic() - moved > STALL_SECONDS:
+                raise RuntimeError(f"{service} stalled: {stall_report(system, service, consumer)}")
             time.sleep(0.01)
         seconds = time.perf_counter() - started
     finally:
@@ -142,7 +154,20 @@ def consume_all(system: System, service: str, count: int, batch: int) -> Applied
         thread.join(timeout=15)
         consumer.close()
         consumer.connection.release()
+    if thread.is_alive():
+        raise RuntimeError(f"{service}'s consumer did not stop; it would take the next round's events")
     return Applied(service, consumer.batch, count, seconds, consumer.batches)
+
+
+def stall_report(system: System, service: str, consumer: ServiceConsumer) -> str:
+    with Connection(system.settings.broker_url) as connection:
+        waiting = connection.default_channel.queue_declare(system.topology.queue_name(service), passive=True)
+    counts = system.runtimes[service].bus_counts()
+    return (
+        f"applied {consumer.applied}, duplicates {consumer.duplicates}, held for retry {consumer.held_for_retry}, "
+        f"batches {consumer.batches}; queue: {waiting.message_count} ready, {waiting.consumer_count} consumers; "
+        f"inbox {counts['inbox']}"
+    )
 
 
 def measure(

@@ -126,6 +126,11 @@ class ServiceConsumer(ConsumerMixin):
         self.batches = 0
         self.largest_batch = 0
 
+    @property
+    def held_for_retry(self) -> int:
+        """Messages held unacknowledged until their next try."""
+        return len(self._retries)
+
     # -- kombu wiring ---------------------------------------------------------------------------------------
 
     def get_consumers(self, consumer_cls: Callable[..., Consumer], channel: Any) -> list[Consumer]:
