@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, request
 
 from services.review import handlers, queries
+from services.review.domain import Nomination
 from services.review.exports import summary_csv, summary_xlsx
 from services.review.figures import FiguresRefused, read_figures
 from services.review.handlers import (
@@ -129,7 +129,7 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
     command = DecideStep(
         nomination_id, step, body["decision"] == "approve", body["note"], g.actor, override=body["override"]
     )
-    return current_runtime().execute_and_render(handlers.decide_step, command, _rendered(nomination_id))
+    return current_runtime().execute_and_render(handlers.decide_step, command, _rendered)
 
 
 @blueprint.post("/nominations/<nomination_id>/return")
@@ -138,7 +138,7 @@ def decide_step(body: dict[str, Any], nomination_id: str, step: str) -> Any:
 def return_nomination(body: dict[str, Any], nomination_id: str) -> Any:
     """Trả lại đơn vị: one complete list of everything to fix (hướng dẫn bổ sung một lần đầy đủ)."""
     command = ReturnNomination(nomination_id, body["reasons"], g.actor)
-    return current_runtime().execute_and_render(handlers.return_nomination, command, _rendered(nomination_id))
+    return current_runtime().execute_and_render(handlers.return_nomination, command, _rendered)
 
 
 # -- ranking, summary, proposal --------------------------------------------------------------------------------
@@ -208,9 +208,10 @@ def _nomination(nomination_id: str) -> dict[str, Any]:
         return queries.nomination_view(uow, handlers.nomination_of(uow, nomination_id))
 
 
-def _rendered(nomination_id: str) -> Callable[[object, UnitOfWork], dict[str, Any]]:
-    """The answer to a command on a nomination, read in the command's own transaction (see execute_and_render)."""
-    return lambda _, uow: queries.nomination_view(uow, handlers.nomination_of(uow, nomination_id))
+def _rendered(nomination: Nomination, uow: UnitOfWork) -> dict[str, Any]:
+    """The answer to a command on a nomination, read in the command's own transaction (see execute_and_render)
+    from the nomination the handler changed, not loaded again."""
+    return queries.nomination_view(uow, nomination)
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.review import queries
-from services.review.domain import Nomination, NominationState, Proposal, StepDecision
+from services.review.domain import Nomination, NominationState, Proposal
 from services.review.figures import FigureRow
 from services.review.models import deadline_extensions, early_withdrawals, figure_imports, figures
 from shared import deadlines
@@ -73,9 +73,16 @@ class ExtendProposalDeadline:
     actor: Actor
 
 
-def decide_step(command: DecideStep, uow: UnitOfWork) -> StepDecision:
+def decide_step(command: DecideStep, uow: UnitOfWork) -> Nomination:
+    """The decision, on the nomination returned: the route renders it, and holding it keeps the session from
+    letting it go once flushed (it would be loaded again, contents and all)."""
     nomination = nomination_of(uow, command.nomination_id)
-    official = queries.official_counts_of(uow.session, nomination.campaign, nomination.unit)
+    # Only the figures step compares the unit's counts with the official ones.
+    official = (
+        queries.official_counts_of(uow.session, nomination.campaign, nomination.unit)
+        if command.step == "figures"
+        else None
+    )
     decision = nomination.decide_step(
         command.step, command.approve, command.note, command.actor, uow.now(), official=official,
         override=command.override,
@@ -95,7 +102,7 @@ def decide_step(command: DecideStep, uow: UnitOfWork) -> StepDecision:
             campaign=nomination.campaign,
             unit=nomination.unit,
         )
-    return decision
+    return nomination
 
 
 def return_nomination(command: ReturnNomination, uow: UnitOfWork) -> Nomination:
