@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer, lazyload
 
 from services.review.domain import (
     COUNT_FIELDS,
@@ -20,6 +21,7 @@ from services.review.models import bus, figure_imports, figures, nominations, pr
 from services.review.rules import (
     Counts,
     IndividualCandidate,
+    IndividualVerdict,
     Placing,
     Rejection,
     Standing,
@@ -214,33 +216,53 @@ def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
 
 def standings(session: Session, campaign: Campaign) -> list[Standing]:
     """Each unit's collective nomination status (its live one) and its official figures."""
+    return _standings(session, campaign, _collectives(session, campaign.code))
+
+
+def _standings(session: Session, campaign: Campaign, collectives: Sequence[Nomination]) -> list[Standing]:
     official = official_counts(session, campaign.code)
-    collectives = {
-        n.unit: n
-        for n in sorted(_collectives(session, campaign.code), key=lambda n: n.state is not NominationState.WITHDRAWN)
+    by_unit = {
+        n.unit: n for n in sorted(collectives, key=lambda n: n.state is not NominationState.WITHDRAWN)
     }  # a live nomination wins over a withdrawn one of the same unit
     return [
         Standing(
             unit=unit.code,
-            status=STATUS_OF[collectives[unit.code].state] if unit.code in collectives else Status.NO_DOSSIER,
+            status=STATUS_OF[by_unit[unit.code].state] if unit.code in by_unit else Status.NO_DOSSIER,
             counts=Counts(**official[unit.code]) if unit.code in official else None,
         )
         for unit in campaign.units
     ]
 
 
-def _collectives(session: Session, campaign: str) -> list[Nomination]:
+def _campaign_nominations(session: Session, campaign: str, *conditions: Any) -> list[Nomination]:
+    """The campaign's nominations, as a ranking or a proposal reads them: every unit's, so without their contents
+    and their decisions, which are loaded only for the few that need them (a nominee's name, a rejection)."""
+    mapped = sa.inspect(Nomination).attrs  # the mapping is imperative: the class has no typed attributes
     return list(
         session.execute(
-            sa.select(Nomination).where(nominations.c.campaign == campaign, nominations.c.kind == "collective")
+            sa.select(Nomination)
+            .where(nominations.c.campaign == campaign, *conditions)
+            .options(defer(mapped["contents"].class_attribute), lazyload(mapped["decisions"].class_attribute))
         )
         .scalars()
         .all()
     )
 
 
+def _collectives(session: Session, campaign: str) -> list[Nomination]:
+    return _campaign_nominations(session, campaign, nominations.c.kind == "collective")
+
+
+def _live_individuals(session: Session, campaign: str) -> dict[str, Nomination]:
+    individuals = _campaign_nominations(
+        session, campaign, nominations.c.kind == "individual", nominations.c.state != NominationState.WITHDRAWN
+    )
+    return {n.id: n for n in individuals}
+
+
 def ranking(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
     placings = place_campaign(standings(uow.session, campaign), campaign)
+    individuals = _live_individuals(uow.session, campaign.code)
     return {
         "campaign": campaign.code,
         "figures_imported": current_import(uow.session, campaign.code) is not None,
@@ -252,7 +274,7 @@ def ranking(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
             }
             for track in campaign.tracks
         ],
-        "individuals": [v.__dict__ for v in _individuals(uow, campaign, placings)],
+        "individuals": [v.__dict__ for v in _judged(individuals, campaign, placings)],
     }
 
 
@@ -285,16 +307,11 @@ def _placing_view(placing: Placing, campaign: Campaign) -> dict[str, Any]:
     }
 
 
-def _individuals(uow: UnitOfWork, campaign: Campaign, placings: dict[str, list[Placing]]) -> list[Any]:
+def _judged(
+    individuals: Mapping[str, Nomination], campaign: Campaign, placings: dict[str, list[Placing]]
+) -> list[IndividualVerdict]:
     candidates = [
-        IndividualCandidate(unit=n.unit, dossier_id=n.id, status=STATUS_OF[n.state])
-        for n in uow.session.execute(
-            sa.select(Nomination).where(
-                nominations.c.campaign == campaign.code,
-                nominations.c.kind == "individual",
-                nominations.c.state != NominationState.WITHDRAWN,
-            )
-        ).scalars()
+        IndividualCandidate(unit=n.unit, dossier_id=n.id, status=STATUS_OF[n.state]) for n in individuals.values()
     ]
     return judge_individuals(candidates, placings, campaign)
 
@@ -302,9 +319,10 @@ def _individuals(uow: UnitOfWork, campaign: Campaign, placings: dict[str, list[P
 def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
     """The ranked collectives with their (provisional or contested) prizes, the valid individuals, and every other
     live nomination of the campaign with the reason it is left out (the chair's decision refuses those)."""
-    placings = place_campaign(standings(uow.session, campaign), campaign)
+    collectives = _collectives(uow.session, campaign.code)
+    placings = place_campaign(_standings(uow.session, campaign, collectives), campaign)
     # A withdrawn nomination left the campaign and hears no outcome; every other one is proposed or left out.
-    staying = {n.unit: n for n in _collectives(uow.session, campaign.code) if n.state is not NominationState.WITHDRAWN}
+    staying = {n.unit: n for n in collectives if n.state is not NominationState.WITHDRAWN}
     live = {unit: n for unit, n in staying.items() if n.state is NominationState.APPRAISED}
     not_proposed = [
         _left_out(staying[p.unit], campaign, collective_left_out(p, campaign, _rejection(staying[p.unit])))
@@ -312,7 +330,7 @@ def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
         for p in track_placings
         if p.prize is None and not p.contested and p.unit in staying
     ]
-    collectives = [
+    proposed = [
         {
             "dossier_id": live[p.unit].id,
             "unit": p.unit,
@@ -332,27 +350,28 @@ def proposal_contents(uow: UnitOfWork, campaign: Campaign) -> dict[str, Any]:
         for p in track_placings
         if p.prize is not None or p.contested
     ]
-    individuals = []
-    for verdict in _individuals(uow, campaign, placings):
-        nomination = uow.session.get(Nomination, verdict.dossier_id)
-        if not verdict.valid and nomination is not None:
+    individuals = _live_individuals(uow.session, campaign.code)
+    valid = []
+    for verdict in _judged(individuals, campaign, placings):
+        nomination = individuals[verdict.dossier_id]
+        if not verdict.valid:
             reason = individual_left_out(verdict, campaign, _rejection(nomination))
             not_proposed.append(_left_out(nomination, campaign, reason))
-        elif verdict.valid:
-            nominee = (nomination.contents.get("nominee") if nomination else None) or {}
-            individuals.append(
-                {
-                    "dossier_id": verdict.dossier_id,
-                    "unit": verdict.unit,
-                    "unit_name": campaign.unit(verdict.unit).name,
-                    "full_name": nominee.get("full_name") or "",
-                    "position": nominee.get("position"),
-                }
-            )
+            continue
+        nominee = nomination.contents.get("nominee") or {}
+        valid.append(
+            {
+                "dossier_id": verdict.dossier_id,
+                "unit": verdict.unit,
+                "unit_name": campaign.unit(verdict.unit).name,
+                "full_name": nominee.get("full_name") or "",
+                "position": nominee.get("position"),
+            }
+        )
     return {
-        "dossier_ids": [c["dossier_id"] for c in collectives] + [i["dossier_id"] for i in individuals],
-        "collectives": collectives,
-        "individuals": individuals,
+        "dossier_ids": [c["dossier_id"] for c in proposed] + [i["dossier_id"] for i in valid],
+        "collectives": proposed,
+        "individuals": valid,
         "not_proposed": not_proposed,
     }
 
