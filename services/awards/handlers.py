@@ -29,7 +29,7 @@ from services.awards.domain import (
     decision_total,
 )
 from services.awards.models import awards, candidates, decisions, proposals, sessions, votes
-from services.awards.queries import votes_in
+from services.awards.queries import council_candidates, votes_in
 from shared.campaigns import Campaign
 from shared.db import ConcurrentUpdate, UnitOfWork
 from shared.events import Actor, Event
@@ -133,7 +133,7 @@ def appraise(command: Appraise, uow: UnitOfWork) -> Proposal:
             raise RuleViolation("reasons_required", "Trả lại tờ trình cần nêu lý do.")
         proposal.appraise(False, command.reasons, command.actor, uow.now())
         return proposal
-    listed = [c for c in _candidates(uow, proposal.id) if c.before_the_council]
+    listed = council_candidates(uow.session, proposal.id)
     problems = check_ladder([c.proposed for c in listed if c.kind == "collective"], campaign)
     if problems:
         raise RuleViolation(
@@ -245,7 +245,11 @@ def close_session(command: CloseSession, uow: UnitOfWork) -> Session:
     campaign = uow.campaign(session.campaign)
     _member(campaign, command.actor)  # the role is not enough: the person must hold a seat on this council
     session.close(
-        _candidates(uow, session.proposal_id), votes_in(uow.session, session.id), campaign, command.actor, uow.now()
+        council_candidates(uow.session, session.proposal_id),
+        votes_in(uow.session, session.id),
+        campaign,
+        command.actor,
+        uow.now(),
     )
     return session
 

@@ -28,7 +28,8 @@ def proposals(session: OrmSession, campaign: str | None) -> list[dict[str, Any]]
 def proposal_view(session: OrmSession, proposal: Proposal) -> dict[str, Any]:
     """The proposal with its candidates, and the nominations review left out with why: Home Affairs and the council
     see who is not before them, and the reason each unit will be told."""
-    listed = list(session.execute(sa.select(Candidate).where(candidates.c.proposal_id == proposal.id)).scalars())
+    # Rows, not mapped candidates: a proposal lists every unit of the campaign, and nothing here changes them.
+    listed = session.execute(sa.select(candidates).where(candidates.c.proposal_id == proposal.id)).all()
     return {
         "id": proposal.id,
         "campaign": proposal.campaign,
@@ -36,14 +37,14 @@ def proposal_view(session: OrmSession, proposal: Proposal) -> dict[str, Any]:
         "state_name": PROPOSAL.state_names[proposal.state.value],
         "round": proposal.round,
         "return_reasons": proposal.return_reasons,
-        "candidates": [_candidate(c) for c in listed if c.before_the_council],
+        "candidates": [_candidate(c) for c in listed if c.not_proposed_reason is None],
         "not_proposed": [
-            {**_candidate(c), "reason": c.not_proposed_reason} for c in listed if not c.before_the_council
+            {**_candidate(c), "reason": c.not_proposed_reason} for c in listed if c.not_proposed_reason is not None
         ],
     }
 
 
-def _candidate(c: Candidate) -> dict[str, Any]:
+def _candidate(c: Candidate | sa.Row[Any]) -> dict[str, Any]:
     return {
         "dossier_id": c.id,
         "unit": c.unit,
@@ -90,9 +91,7 @@ def sessions(session: OrmSession, campaign: str | None, offset: int, limit: int)
 
 def session_view(session: OrmSession, council_session: Session, campaign: Campaign) -> dict[str, Any]:
     council = campaign.council
-    listed = session.execute(
-        sa.select(Candidate).where(candidates.c.proposal_id == council_session.proposal_id)
-    ).scalars()
+    listed = council_candidates(session, council_session.proposal_id)
     cast = votes_in(session, council_session.id)
     return {
         "id": council_session.id,
@@ -118,9 +117,20 @@ def session_view(session: OrmSession, council_session: Session, campaign: Campai
                 ],
             }
             for c in listed
-            if c.before_the_council
         ],
     }
+
+
+def council_candidates(session: OrmSession, proposal_id: str) -> list[Candidate]:
+    """The candidates ``proposal_id`` put before the council, without the nominations it left out: a campaign of
+    many units leaves most of them out, and a session, its votes and its count never need those."""
+    return list(
+        session.execute(
+            sa.select(Candidate).where(
+                candidates.c.proposal_id == proposal_id, candidates.c.not_proposed_reason.is_(None)
+            )
+        ).scalars()
+    )
 
 
 def votes_in(session: OrmSession, session_id: str) -> list[Vote]:
