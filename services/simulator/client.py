@@ -110,8 +110,14 @@ class Client:
         return response, data
 
 
-def wait_for(probe: Callable[[], T | None], what: str, *, timeout: float, interval: float = 0.2) -> T:
-    """Poll ``probe`` until it returns something other than None or False; name ``what`` when it never does."""
+def wait_for(
+    probe: Callable[[], T | None], what: str, *, timeout: float, interval: float = 0.05, longest: float = 1.0
+) -> T:
+    """Poll ``probe`` until it returns something other than None or False; name ``what`` when it never does.
+
+    The pause doubles from ``interval`` up to ``longest``: what comes at once is seen at once, and a long wait (a
+    large campaign's events still on their way) costs the system a probe a second, not five.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -120,6 +126,7 @@ def wait_for(probe: Callable[[], T | None], what: str, *, timeout: float, interv
         if time.monotonic() > deadline:
             raise NeverArrived(f"{what}: nothing after {timeout:.0f} s")
         time.sleep(interval)
+        interval = min(interval * 2, longest)
 
 
 def _multipart(files: Mapping[str, tuple[str, bytes]]) -> tuple[bytes, str]:

@@ -432,8 +432,14 @@ class _Run:
         home_affairs = self._person("home_affairs", HOME_AFFAIRS_UNIT, "Trần Thị H")
 
         def received() -> bool | None:
-            listed = self._get("/awards/proposals", home_affairs, campaign=self.code)
-            return any(p["id"] == proposal_id and p["state"] == "received" for p in listed) or None
+            # The proposal alone, not the list: until it arrives that is a cheap 404, then one answer.
+            try:
+                proposal = self._get(f"/awards/proposals/{proposal_id}", home_affairs)
+            except ApiError as err:
+                if err.code == "proposal_not_found":
+                    return None
+                raise
+            return proposal["state"] == "received" or None
 
         self._wait(received, f"awards to receive proposal {proposal_id}")
         body = {"decision": "pass", "reasons": [], "not_passed": []}
@@ -502,12 +508,19 @@ class _Run:
             f"intake to show the outcome of the {decided} dossiers the decision decided",
         )
         auditor = self._person("auditor", None, "Trần Văn B")
-        outcomes = []
-        for summary in self.client.pages("/intake/dossiers", auditor, campaign=self.code):
-            outcome: Mapping[str, Any] = {}
-            if summary["state"] in ("awarded", "not_awarded"):
-                outcome = self._get(f"/intake/dossiers/{summary['id']}", self._clerk(summary["unit"]))["outcome"] or {}
-            outcomes.append(
+        summaries = list(self.client.pages("/intake/dossiers", auditor, campaign=self.code))
+        outcomes: dict[str, Mapping[str, Any]] = {}
+
+        def read(summary: Mapping[str, Any]) -> None:  # by the pool's clients, as each unit reads its own
+            dossier = self._get(f"/intake/dossiers/{summary['id']}", self._clerk(summary["unit"]))
+            with self._lock:
+                outcomes[summary["id"]] = dossier["outcome"] or {}
+
+        self._each("read outcomes", [s for s in summaries if s["state"] in ("awarded", "not_awarded")], read)
+        found = []
+        for summary in summaries:
+            outcome = outcomes.get(summary["id"], {})
+            found.append(
                 DossierOutcome(
                     summary["id"],
                     summary["unit"],
@@ -518,7 +531,7 @@ class _Run:
                     outcome.get("reason"),
                 )
             )
-        return tuple(outcomes)
+        return tuple(found)
 
     def _settled_counts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """The bus counts once every outbox is sent and audit has logged every event the others committed."""
