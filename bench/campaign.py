@@ -15,6 +15,7 @@ import argparse
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as time_of_day
@@ -22,10 +23,13 @@ from pathlib import Path
 
 from bench.processes import THIDUA, Deployment, deployment
 from bench.rig import MemorySampler, load
+from services.bootstrap import SERVICE_NAMES
 from services.simulator.synthetic import write_synthetic_campaign
 from shared.clock import LOCAL_TZ, write_clock_file
 
 SIMULATOR = "simulator"
+# One gunicorn process uses one core at most: the two services the clients keep busiest get one per core.
+SERVICE_WORKERS = {"intake": 2, "review": 2}
 
 
 @dataclass
@@ -37,14 +41,16 @@ class CampaignRun:
     load: str
 
 
-def play(units: int, seed: int, api_workers: int, clients: int, timeout: float) -> CampaignRun:
+def play(
+    units: int, seed: int, api_workers: int, service_workers: Mapping[str, int], clients: int, timeout: float
+) -> CampaignRun:
     """Write the campaign and set the clock where every process will read them, start the system, play."""
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as shared:
         campaigns, clock = Path(shared) / "campaigns", Path(shared) / "clock"
         _, campaign = write_synthetic_campaign(units, seed, campaigns)
         write_clock_file(clock, datetime.combine(date(campaign.year, 12, 1), time_of_day(7), tzinfo=LOCAL_TZ))
         settings = {"THIDUA_CAMPAIGNS_DIR": str(campaigns), "THIDUA_CLOCK_FILE": str(clock)}
-        with deployment(api_workers=api_workers, extra_env=settings) as system:
+        with deployment(api_workers=api_workers, service_workers=service_workers, extra_env=settings) as system:
             return _play(system, units, seed, clients, timeout)
 
 
@@ -87,10 +93,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--api-workers", type=int, default=1, help="gunicorn workers per service (4 threads each).")
+    parser.add_argument(
+        "--service-workers",
+        type=_service_workers,
+        action="append",
+        metavar="SERVICE=N",
+        help="One service's gunicorn workers instead of --api-workers; repeat for several. Default: "
+        + ", ".join(f"{name}={n}" for name, n in SERVICE_WORKERS.items())
+        + " (the services the clients keep busiest: preparing the dossiers, the review waves).",
+    )
     parser.add_argument("--clients", type=int, default=8, help="The simulator's parallel HTTP clients.")
     parser.add_argument("--timeout", type=float, default=1800.0, help="Longest wait for async work, seconds.")
     args = parser.parse_args(argv)
-    report(play(args.units, args.seed, args.api_workers, args.clients, args.timeout))
+    service_workers = dict(args.service_workers) if args.service_workers else SERVICE_WORKERS
+    report(play(args.units, args.seed, args.api_workers, service_workers, args.clients, args.timeout))
+
+
+def _service_workers(text: str) -> tuple[str, int]:
+    service, _, count = text.partition("=")
+    if service not in SERVICE_NAMES or not count.isdigit() or int(count) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SERVICE=N, SERVICE one of {', '.join(SERVICE_NAMES)}")
+    return service, int(count)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,12 +86,17 @@ def deployment(
     services: Sequence[str] = SERVICE_NAMES,
     *,
     api_workers: int = 1,
+    service_workers: Mapping[str, int] | None = None,
     workers: bool = True,
     extra_env: dict[str, str] | None = None,
     amqp_url: str = AMQP_URL,
     postgres_url: str = POSTGRES_URL,
 ) -> Iterator[Deployment]:
-    """The services as processes, migrated, ready; ``extra_env`` adds settings (a clock file, a campaigns folder)."""
+    """The services as processes, migrated, ready; ``extra_env`` adds settings (a clock file, a campaigns folder).
+
+    Each API runs ``api_workers`` gunicorn workers, or its own number from ``service_workers``: one process uses
+    one core at most, so the service that is busiest in a phase may need more than the others.
+    """
     space = namespace()
     folder = Path(tempfile.mkdtemp(prefix=f"{space}-"))
     with ExitStack() as stack:
@@ -115,7 +120,8 @@ def deployment(
         system.thidua("db", "upgrade", *services)
         stack.callback(_stop, system)
         for service in services:
-            system.start(service, [THIDUA, "serve", service, "--port", str(ports[service])])
+            count = (service_workers or {}).get(service, api_workers)
+            system.start(service, [THIDUA, "serve", service, "--port", str(ports[service]), "--workers", str(count)])
             if workers:
                 system.start(f"{service}-worker", [THIDUA, "worker", service])
         for service in services:
