@@ -292,6 +292,7 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
         )
     )
     by_id = {c.id: c for c in listed}
+    rows = []
     for award in decided:
         candidate = by_id[award.dossier_id]
         outcome = {
@@ -304,22 +305,24 @@ def make_decision(command: MakeDecision, uow: UnitOfWork) -> dict[str, Any]:
         }
         candidate.outcome = {**outcome, "decision_date": command.decision_date.isoformat(), "reason": award.reason}
         candidate.fire("grant" if award.granted else "refuse", command.actor, now, reason=award.reason, **outcome)
-        uow.session.execute(
-            awards.insert().values(
-                decision=command.number,
-                dossier_id=candidate.id,
-                campaign=campaign.code,
-                unit=candidate.unit,
-                kind=candidate.kind,
-                track=candidate.track,
-                granted=award.granted,
-                prize_rank=award.prize_rank,
-                prize_name=award.prize_name,
-                amount=award.amount,
-                certificate_number=award.certificate_number,
-                reason=award.reason,
-            )
+        rows.append(
+            {
+                "decision": command.number,
+                "dossier_id": candidate.id,
+                "campaign": campaign.code,
+                "unit": candidate.unit,
+                "kind": candidate.kind,
+                "track": candidate.track,
+                "granted": award.granted,
+                "prize_rank": award.prize_rank,
+                "prize_name": award.prize_name,
+                "amount": award.amount,
+                "certificate_number": award.certificate_number,
+                "reason": award.reason,
+            }
         )
+    if rows:  # one INSERT for the whole decision: a campaign of many units refuses most of them
+        uow.session.execute(awards.insert(), rows)
     proposal.updated_at = now
     payload = {"proposal_id": proposal.id, "decision_number": command.number}
     PROPOSAL.fire(proposal, "decide", actor=command.actor, at=now, payload=payload)
