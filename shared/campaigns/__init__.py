@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -186,7 +186,8 @@ class Campaign:
         return ZoneInfo(self.timezone)
 
     def unit(self, code: str) -> Unit:
-        return _by_code(self.units, code, "unit", self.code)
+        found = self._units_by_code.get(code)
+        return found if found is not None else _by_code(self.units, code, "unit", self.code)
 
     def track(self, code: str) -> Track:
         return _by_code(self.tracks, code, "track", self.code)
@@ -196,11 +197,21 @@ class Campaign:
 
     def find_unit(self, code_or_exact_name: str) -> Unit | None:
         """Exact match only (the code, the name, or an alias): a near miss must not pick the wrong unit's figures."""
-        wanted = unicodedata.normalize("NFC", code_or_exact_name)
+        return self._units_by_word.get(unicodedata.normalize("NFC", code_or_exact_name))
+
+    # A campaign may have thousands of units; every request that names one finds it in these, not by a scan.
+    @cached_property
+    def _units_by_code(self) -> dict[str, Unit]:
+        return {unit.code: unit for unit in self.units}
+
+    @cached_property
+    def _units_by_word(self) -> dict[str, Unit]:
+        """Each unit by its code, its name and its aliases; the first unit to use a word keeps it."""
+        found: dict[str, Unit] = {}
         for unit in self.units:
-            if wanted in (unit.code, unit.name, *unit.aliases):
-                return unit
-        return None
+            for word in (unit.code, unit.name, *unit.aliases):
+                found.setdefault(word, unit)
+        return found
 
     def units_of(self, track_code: str) -> tuple[Unit, ...]:
         return tuple(unit for unit in self.units if unit.track == track_code)
