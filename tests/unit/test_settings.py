@@ -56,7 +56,7 @@ def test_an_empty_environment_gives_the_defaults() -> None:
         campaigns_dir=None,
         documents_dir=Path("./data/documents"),
         max_upload_bytes=20 * 1024 * 1024,
-        consumer_prefetch=32,
+        consumer_prefetch=64,
         consumer_batch=32,
         retry_attempts=5,
         retry_backoff_seconds=0.5,
