@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -63,6 +63,9 @@ class TokenAuthority:
         self._key = key
         self.clock = clock
         self.hours = hours
+        # A clerk sends the same token with every request for hours: its signature is checked once, its expiry on
+        # every use. Only tokens that verified are kept (a refusal raises, and lru_cache keeps no exceptions).
+        self._verified = lru_cache(maxsize=4096)(self._decode)
 
     def issue(self, principal: Principal, hours: float | None = None) -> str:
         if hours is not None and hours <= 0:
@@ -85,6 +88,12 @@ class TokenAuthority:
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def verify(self, token: str) -> Principal:
+        principal, expires = self._verified(token)
+        if expires < self.clock.now().timestamp():
+            raise Problem(401, "token_expired", "Mã truy cập đã hết hạn, vui lòng đăng nhập lại.")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -95,14 +104,13 @@ class TokenAuthority:
             )
         except jwt.InvalidTokenError as err:
             raise Problem(401, "invalid_token", "Mã truy cập không hợp lệ.", debug=str(err)) from None
-        if claims["exp"] < self.clock.now().timestamp():
-            raise Problem(401, "token_expired", "Mã truy cập đã hết hạn, vui lòng đăng nhập lại.")
-        return Principal(
+        principal = Principal(
             id=claims["sub"],
             name=claims.get("name") or claims["sub"],
             roles=frozenset(claims["roles"]),
             unit=claims.get("unit"),
         )
+        return principal, claims["exp"]
 
 
 def data_dir_key(data_dir: Path) -> str:
