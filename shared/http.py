@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, jsonify, request, send_from_directory
 from flask_smorest import Api, Blueprint
+from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
@@ -41,6 +42,11 @@ class ServiceBlueprint(Blueprint):
 
     ARGUMENTS_PARSER = _Parser()
     PAGINATION_ARGUMENTS_PARSER = _Parser()
+
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        """Parse with one instance of the schema per route: given a class, webargs would build it, and each of its
+        nested schemas, again for every request (schemas keep no state between loads, so threads share one)."""
+        return super().arguments(resolve_schema_instance(schema), *args, **kwargs)
 
 
 class _FieldError(Schema):
