@@ -146,12 +146,14 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
     # bytes may be using them.
     with current_runtime().unit_of_work() as uow:
         try:
-            _may_upload(uow, dossier_id, kind)  # every refusal the dossier can give comes before a file is kept
+            # Every refusal the dossier can give comes before a file is kept. The dossier stays referenced here, so
+            # the handler finds it in the session instead of loading it again.
+            dossier = _may_upload(uow, dossier_id, kind)
             filename = safe_filename(upload.filename)
             stored = store().keep(upload.stream)
         finally:
             store().discard(upload.stream)
-        command = AttachDocument(dossier_id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
+        command = AttachDocument(dossier.id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
         document = handlers.attach_document(command, uow)
         uow.commit()
         return document
@@ -211,7 +213,7 @@ def _render(dossier: Dossier, uow: UnitOfWork) -> dict[str, Any]:
     return queries.dossier_view(uow, dossier.id, g.actor)
 
 
-def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> None:
+def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:
     dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
     dossier.require_editable("tải tài liệu lên")
     campaign = uow.campaign(dossier.campaign)
@@ -223,3 +225,4 @@ def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> None:
             f"Không có loại tài liệu “{kind}”; các loại: {', '.join(kinds)}.",
             accepted=kinds,
         )
+    return dossier
