@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, registry, relationship
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind
-from shared.catalogue import Nominee, RecordedOutcome, Report, ReturnReason, SelfAssessment
+from shared.catalogue import Nominee, RecordedOutcome, ReturnReason
 from shared.db import SchemaJSON, UtcDateTime, bus_tables, service_metadata
 from shared.deadlines import deadline_extensions as shared_deadline_extensions
 
@@ -27,9 +27,12 @@ dossiers = sa.Table(
     sa.Column("kind", _enum(Kind), nullable=False),
     sa.Column("state", _enum(DossierState), nullable=False),
     sa.Column("round", sa.Integer, nullable=False),
-    sa.Column("nominee", SchemaJSON(Nominee())),
-    sa.Column("report", SchemaJSON(Report()), nullable=False),
-    sa.Column("self_assessment", SchemaJSON(SelfAssessment())),
+    sa.Column("nominee", SchemaJSON(Nominee())),  # a date of birth: a schema turns it into JSON and back
+    # The report and the self-scored counts are text and integers only, already JSON, and checked by the API's
+    # schemas on their way in: kept as they are, without a schema's pass over every row that reads them (a dossier
+    # with its documents comes as one row per document).
+    sa.Column("report", sa.JSON, nullable=False),
+    sa.Column("self_assessment", sa.JSON),
     sa.Column("return_reasons", SchemaJSON(ReturnReason(), many=True)),
     sa.Column("outcome", SchemaJSON(RecordedOutcome())),
     sa.Column("created_by", sa.String(200), nullable=False),
