@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind, terms
-from services.intake.models import deadline_extensions, dossiers, proposals, with_documents
+from services.intake.models import deadline_extensions, proposals, with_documents
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.catalogue import Outcome
@@ -87,8 +87,6 @@ def create_dossier(command: CreateDossier, uow: UnitOfWork) -> Dossier:
             f"Đơn vị của bạn không tham gia phong trào “{campaign.name}”.",
             unit=unit,
         )
-    if _live_dossier(uow, campaign.code, unit, command.kind) is not None:
-        raise _second_dossier(command.kind)
     dossier = Dossier(campaign.code, unit, command.kind, command.actor, uow.now())
     dossier.edit(
         {"nominee": command.nominee, "report": command.report, "self_assessment": command.self_assessment},
@@ -96,7 +94,7 @@ def create_dossier(command: CreateDossier, uow: UnitOfWork) -> Dossier:
     )
     uow.session.add(dossier)
     try:
-        uow.session.flush()  # a unit's second live dossier of this kind, created at the same moment, stops here
+        uow.session.flush()  # the quota's unique index refuses a unit's second live dossier of this kind, at once
     except sa.exc.IntegrityError:
         raise _second_dossier(command.kind) from None
     uow.emit(
@@ -243,17 +241,6 @@ def dossier_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
 
 def proposal_pending(uow: UnitOfWork, campaign: str) -> bool:
     return bool(uow.session.execute(sa.select(proposals.c.pending).where(proposals.c.campaign == campaign)).scalar())
-
-
-def _live_dossier(uow: UnitOfWork, campaign: str, unit: str, kind: Kind) -> str | None:
-    return uow.session.execute(
-        sa.select(dossiers.c.id).where(
-            dossiers.c.campaign == campaign,
-            dossiers.c.unit == unit,
-            dossiers.c.kind == kind,
-            dossiers.c.state != DossierState.WITHDRAWN,
-        )
-    ).scalar()
 
 
 def _second_dossier(kind: Kind) -> RuleViolation:
