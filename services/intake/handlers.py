@@ -240,7 +240,11 @@ def dossier_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
 
 
 def proposal_pending(uow: UnitOfWork, campaign: str) -> bool:
-    return bool(uow.session.execute(sa.select(proposals.c.pending).where(proposals.c.campaign == campaign)).scalar())
+    return bool(uow.session.execute(_PROPOSAL_PENDING, {"campaign": campaign}).scalar())
+
+
+# Built once, so that SQLAlchemy finds it compiled in its cache instead of building the statement for every request.
+_PROPOSAL_PENDING = sa.select(proposals.c.pending).where(proposals.c.campaign == sa.bindparam("campaign"))
 
 
 def _second_dossier(kind: Kind) -> RuleViolation:

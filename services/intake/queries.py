@@ -94,12 +94,7 @@ _DOSSIER_FIELDS = (
 
 def history(session: Session, dossier_id: str) -> list[dict[str, Any]]:
     """Every transition of the dossier, oldest first: who (in which role), when, from what to what, and why."""
-    transitions = bus.transitions
-    rows = session.execute(
-        sa.select(transitions)
-        .where(transitions.c.subject_type == "dossier", transitions.c.subject_id == dossier_id)
-        .order_by(transitions.c.id)
-    ).mappings()
+    rows = session.execute(_HISTORY, {"dossier_id": dossier_id}).mappings()
     return [
         {
             "trigger": row["trigger"],
@@ -112,3 +107,11 @@ def history(session: Session, dossier_id: str) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+# Built once, so that SQLAlchemy finds it compiled in its cache instead of building the statement for every answer.
+_HISTORY = (
+    sa.select(bus.transitions)
+    .where(bus.transitions.c.subject_type == "dossier", bus.transitions.c.subject_id == sa.bindparam("dossier_id"))
+    .order_by(bus.transitions.c.id)
+)
