@@ -180,6 +180,11 @@ class Dossier(Aggregate):
         return (self.nominee or {}).get("full_name")
 
     @property
+    def has_moved(self) -> bool:
+        """Whether the dossier ever changed state, so has a history: a draft never did, no move leads back to it."""
+        return self.state is not S.DRAFT
+
+    @property
     def campaign_code(self) -> str:
         return self.campaign
 

@@ -82,7 +82,7 @@ def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor) -> dict[str, A
         "allowed_actions": [a for a in LIFECYCLE.allowed(dossier.state) if a in {"submit", "resubmit", "withdraw"}],
         "missing": dossier.missing(campaign) if campaign and dossier.state in EDITABLE else [],
         "deadline": {"date": deadline, "ends_at": end_of_local_day(deadline)} if deadline else None,
-        "history": history(uow.session, dossier.id),
+        "history": history(uow.session, dossier.id) if dossier.has_moved else [],
     }
 
 

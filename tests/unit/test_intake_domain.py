@@ -140,6 +140,14 @@ def test_a_new_dossier_is_an_empty_draft_of_its_kind_in_round_zero(
     assert dossier.pending_changes == []
 
 
+def test_no_move_leads_back_to_draft_so_a_draft_has_never_moved() -> None:
+    assert all(move.dest is not DRAFT for move in LIFECYCLE.moves)
+    dossier = complete_dossier(Kind.COLLECTIVE)
+    assert not dossier.has_moved
+    dossier.submit(CAMPAIGN, DEADLINE, CLERK, AT)
+    assert dossier.has_moved
+
+
 def test_each_new_dossier_has_its_own_id() -> None:
     assert new_dossier().id != new_dossier().id
 
