@@ -54,7 +54,16 @@ def main(argv: list[str] | None = None) -> None:
         submit.report_load(project, bare, args.clients, api_workers=1)
     if units:
         print()
-        campaign.report(campaign.play(units, seed=7, api_workers=1, clients=args.campaign_clients, timeout=1800))
+        campaign.report(
+            campaign.play(
+                units,
+                seed=7,
+                api_workers=1,
+                service_workers=campaign.SERVICE_WORKERS,
+                clients=args.campaign_clients,
+                timeout=1800,
+            )
+        )
 
 
 if __name__ == "__main__":
