@@ -8,6 +8,7 @@ proposal deadline.
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -37,12 +38,16 @@ def current_deadline(uow: UnitOfWork, table: sa.Table, campaign: str, planned: d
     submission by it renders the same date in its answer without asking the database again."""
     key = (table.name, campaign)
     if key not in uow.session.info:
-        extended = uow.session.execute(
-            sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == campaign)
-        ).scalar()
+        extended = uow.session.execute(_latest_extension(table), {"campaign": campaign}).scalar()
         uow.session.info[key] = max(planned, extended) if extended else planned
     deadline: date = uow.session.info[key]
     return deadline
+
+
+@cache
+def _latest_extension(table: sa.Table) -> sa.Select[tuple[date | None]]:
+    """Built once per table, so SQLAlchemy finds it in its compiled cache instead of building it per request."""
+    return sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == sa.bindparam("campaign"))
 
 
 def extend_deadline(
