@@ -67,8 +67,9 @@ __all__ = [
 
 MAX_BYTES = 5 * 1024 * 1024
 """The largest file accepted (5 MB): an export of a district's units is a few kilobytes."""
-MAX_ROWS = 10_000
-"""The last row of a file with anything in it may be at most this row."""
+MAX_ROWS = 100_000
+"""The last row of a file with anything in it may be at most this row: a campaign of every commune in the country
+(about 10,000) fits, titles and sections included, ten times over."""
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 """What the parts of an XLSX may unpack to at most, so that a small ZIP cannot unpack to gigabytes."""
 MAX_COLUMNS = 100

@@ -10,6 +10,7 @@ import unicodedata
 import zipfile
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -24,6 +25,7 @@ from services.review.figures import (
     read_figures,
     units_missing,
 )
+from services.simulator.synthetic import write_synthetic_campaign
 from shared.campaigns import Campaign, default_campaign
 
 ENGLISH_HEADER = "unit,online_case_files,total_case_files,online_procedures,total_procedures"
@@ -685,14 +687,14 @@ def test_a_file_over_5_mb_is_refused_before_reading(campaign: Campaign) -> None:
     assert read_figures(exactly_5_mb, campaign)[0].unit == "noi-vu"
 
 
-def test_a_csv_with_more_than_10000_rows_is_refused(campaign: Campaign) -> None:
-    rows = [f"nobody-{index},1,2,3,4" for index in range(MAX_ROWS)]  # the header and 10,000 rows: 10,001 in all
+def test_a_csv_with_more_than_100000_rows_is_refused(campaign: Campaign) -> None:
+    rows = [f"nobody-{index},1,2,3,4" for index in range(MAX_ROWS)]  # the header and 100,000 rows: 100,001 in all
 
     error = only_error(english(*rows), campaign)
 
     assert (error.code, error.line) == ("unreadable_file", None)
-    assert "quá 10.000 dòng" in error.message
-    assert "dòng 10.001" in error.message
+    assert "quá 100.000 dòng" in error.message
+    assert "dòng 100.001" in error.message
 
 
 def test_empty_rows_beyond_the_limit_do_not_count(campaign: Campaign) -> None:
@@ -701,7 +703,7 @@ def test_empty_rows_beyond_the_limit_do_not_count(campaign: Campaign) -> None:
     assert read_figures(data, campaign) == [FigureRow("noi-vu", 1, 2, 3, 4, line=2)]
 
 
-def test_an_xlsx_with_content_past_row_10000_is_refused(campaign: Campaign) -> None:
+def test_an_xlsx_with_content_past_row_100000_is_refused(campaign: Campaign) -> None:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     assert sheet is not None
@@ -714,4 +716,14 @@ def test_an_xlsx_with_content_past_row_10000_is_refused(campaign: Campaign) -> N
     error = only_error(buffer.getvalue(), campaign)
 
     assert error.code == "unreadable_file"
-    assert "dòng 10.001" in error.message
+    assert "dòng 100.001" in error.message
+
+
+def test_the_export_of_a_campaign_of_ten_thousand_units_is_read_whole(tmp_path: Path) -> None:
+    _, big = write_synthetic_campaign(10_000, seed=7, folder=tmp_path)
+    rows = [f"{unit.code},{n},{n + 10},{n % 7},{n % 7 + 3}" for n, unit in enumerate(big.units)]
+
+    read = read_figures(english(*rows), big)
+
+    assert len(read) == 10_000
+    assert read[-1] == FigureRow(big.units[-1].code, 9_999, 10_009, 9_999 % 7, 9_999 % 7 + 3, line=10_001)
