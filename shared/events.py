@@ -9,6 +9,7 @@ back when it is consumed (so a malformed message is refused before any handler s
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -187,7 +188,74 @@ class Catalogue:
 def _check_envelope(body: object) -> dict[str, Any]:
     if not isinstance(body, Mapping):
         raise InvalidEvent(f"the message is not a JSON object but {type(body).__name__}")
+    checked = _well_formed(body)
+    if checked is not None:
+        return checked
     try:
         return _ENVELOPE.load(body)
     except ValidationError as err:
         raise InvalidEvent(f"the envelope is broken: {err.messages}") from None
+
+
+# Every message crosses the envelope check twice (at its producer and at each consumer), and the schema's load took a
+# tenth of a millisecond of each. ``_well_formed`` passes the envelopes producers write, by plain checks that are
+# each at least as strict as the schema's; whatever it does not pass, the schema judges, so the schema stays the
+# definition of the envelope and the source of every refusal's field-level reasons.
+_ENVELOPE_FIELDS = frozenset(EnvelopeSchema().fields)
+_ENVELOPE_REQUIRED = frozenset(name for name, f in EnvelopeSchema().fields.items() if f.required)
+_ACTOR_FIELDS = frozenset(("id", "name", "role", "unit"))
+_TYPE_NAME = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _well_formed(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The envelope as the schema would load it, or None when the plain checks cannot vouch for it."""
+    keys = body.keys()
+    if not (_ENVELOPE_REQUIRED <= keys <= _ENVELOPE_FIELDS):
+        return None
+    id_, type_, version, actor, payload = body["id"], body["type"], body["version"], body["actor"], body["payload"]
+    occurred_at = body["occurred_at"]
+    if not (
+        isinstance(id_, str)
+        and _CANONICAL_UUID.fullmatch(id_)
+        and isinstance(type_, str)
+        and _TYPE_NAME.fullmatch(type_)
+        and type(version) is int
+        and version >= 1
+        and isinstance(occurred_at, str)
+        and _text(body["producer"], 1, 50)
+        and _text(body["subject"], 1, 200)
+        and isinstance(body["correlation_id"], str)
+        and all(_optional_text(body.get(name)) for name in ("campaign", "unit", "causation_id"))
+        and isinstance(actor, dict)
+        and {"id", "name", "role"} <= actor.keys() <= _ACTOR_FIELDS
+        and _text(actor["id"], 1, 200)
+        and _text(actor["name"], 0, 200)
+        and _text(actor["role"], 1, 50)
+        and _optional_text(actor.get("unit"))
+        and isinstance(payload, dict)
+        and all(isinstance(key, str) for key in payload)
+    ):
+        return None
+    try:
+        when = datetime.fromisoformat(occurred_at)  # as the schema parses it
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        return None
+    return {
+        **body,
+        "occurred_at": when,
+        "actor": {"unit": None, **actor},
+        "campaign": body.get("campaign"),
+        "unit": body.get("unit"),
+        "causation_id": body.get("causation_id"),
+    }
+
+
+def _text(value: object, shortest: int, longest: int) -> bool:
+    return isinstance(value, str) and shortest <= len(value) <= longest
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
