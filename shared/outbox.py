@@ -7,6 +7,12 @@ the same time. The batch is published back to back and the relay waits once for 
 (a wait per message was its ceiling); rows are marked sent only after that. A crash between the broker's confirm
 and the "sent" mark, or a batch of which the broker confirmed only part, sends rows again: consumers' inboxes make
 that harmless.
+
+A round asks the database one statement and a commit, since the relay runs beside the API and takes its CPU: one
+UPDATE claims the batch and marks it sent, in a transaction committed only once the broker has confirmed the
+batch, so the mark is kept only then. A batch shorter than the limit took every row unsent when it began, so no
+round follows it to find nothing; later commits wake the relay again. The relay keeps its connection between
+rounds (no checkout and no ping per round), and drops it at any failure.
 """
 
 from __future__ import annotations
@@ -49,6 +55,21 @@ class OutboxRelay:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._publisher: BatchPublisher | None = None
+        self._connection: sa.Connection | None = None
+        oldest_unsent = (
+            sa.select(outbox.c.seq)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        # Built once, so that SQLAlchemy finds it compiled in its cache instead of building it every round.
+        self._claim = (
+            outbox.update()
+            .where(outbox.c.seq.in_(oldest_unsent))
+            .values(published_at=sa.bindparam("sent_at", type_=outbox.c.published_at.type))
+            .returning(outbox.c.seq, outbox.c.event_id, outbox.c.type, outbox.c.body)
+        )
         self.published = 0
         self.failures = 0
         self.on_published: Callable[[int], None] = lambda count: None
@@ -66,19 +87,18 @@ class OutboxRelay:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Send what is committed, then stop; what the broker refuses now is sent by the next start."""
-        if self._thread is None:
-            return
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout)
-        self._thread = None
+        if self._thread is not None:
+            self._stop.set()
+            self._wake.set()
+            self._thread.join(timeout)
+            self._thread = None
         self._disconnect()
 
     def _run(self) -> None:
         delay = self.poll_seconds
         while True:
             try:
-                while self.publish_pending():
+                while self.publish_pending() == self.batch:  # a short batch took every row unsent when it began
                     pass
                 delay = self.poll_seconds
             except Exception as err:  # the broker or the database is away: keep the rows, try again later
@@ -95,20 +115,15 @@ class OutboxRelay:
 
     def publish_pending(self) -> int:
         """Publish one batch of unsent events in order; return how many were sent."""
-        outbox = self.outbox
-        claim = (
-            sa.select(outbox.c.seq, outbox.c.event_id, outbox.c.type, outbox.c.body)
-            .where(outbox.c.published_at.is_(None))
-            .order_by(outbox.c.seq)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True)
-        )
-        with self.engine.begin() as conn:
-            rows = conn.execute(claim).all()
-            if not rows:
+        conn = self._database()
+        with conn.begin():
+            # Marked sent as they are claimed, in a transaction that commits only after the broker's confirm: a
+            # refusal, the timeout or a crash rolls the mark back, and the rows are sent again.
+            claimed = conn.execute(self._claim, {"sent_at": self.clock.now()}).all()
+            if not claimed:
                 return 0
             publisher = self._ensure_publisher()
-            for row in rows:
+            for row in sorted(claimed, key=lambda row: row.seq):  # RETURNING promises no order
                 publisher.publish(
                     row.body,
                     exchange=self.topology.events,
@@ -119,12 +134,9 @@ class OutboxRelay:
                     delivery_mode=2,
                 )
             publisher.wait_for_confirms()
-            conn.execute(
-                outbox.update().where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=self.clock.now())
-            )
-        self.published += len(rows)
-        self.on_published(len(rows))
-        return len(rows)
+        self.published += len(claimed)
+        self.on_published(len(claimed))
+        return len(claimed)
 
     def resend_all(self) -> int:
         """Mark every event unsent: after the in-memory broker restarted empty, consumers' inboxes dedupe."""
@@ -141,6 +153,11 @@ class OutboxRelay:
             ).scalar_one()
             return int(count)
 
+    def _database(self) -> sa.Connection:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+        return self._connection
+
     def _ensure_publisher(self) -> BatchPublisher:
         if self._publisher is None:
             publisher = BatchPublisher(self.broker_url)
@@ -149,6 +166,12 @@ class OutboxRelay:
         return self._publisher
 
     def _disconnect(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # already broken; the pool replaces it
+                log.debug("%s: closing a broken database connection failed", self.name, exc_info=True)
+            self._connection = None
         if self._publisher is not None:
             try:
                 self._publisher.release()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from shared.bus import connect
 from tests import probe
@@ -141,6 +142,26 @@ def test_changes_commit_while_the_broker_is_unreachable_and_their_events_follow_
     proxy.restore()  # no restart of the service: its relay finds the broker again
     wait_until(lambda: bus.sender.relay.pending() == 0, timeout=30, what="the outbox to drain")
     with consuming(bus.receiver.consumer(connect(stack.broker_url))) as consumer:
+        wait_until(lambda: consumer.applied == 2, what="both events")
+    assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
+
+
+@production
+def test_a_relay_whose_database_connection_dropped_between_rounds_sends_what_commits_next(bus: Probe) -> None:
+    bus.open_and_close("T1")
+    assert bus.sender.relay.publish_pending() == 1  # the relay keeps its connection for the next round
+    with bus.sender.engine.connect() as conn:  # the database ends every other session, as a restart would
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    bus.open_and_close("T2")
+
+    bus.sender.relay.start()
+    wait_until(lambda: bus.sender.relay.pending() == 0, timeout=30, what="the relay to connect again and send T2")
+    with consuming(bus.receiver.consumer()) as consumer:
         wait_until(lambda: consumer.applied == 2, what="both events")
     assert (bus.closings("T1"), bus.closings("T2")) == (1, 1)
 
