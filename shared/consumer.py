@@ -25,7 +25,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from shared.events import Catalogue, Event, InvalidEvent
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event, UnitOfWork], object]
+Preparer = Callable[[Sequence[Event], UnitOfWork], object]
 UnitOfWorkFactory = Callable[[Event | None], UnitOfWork]  # the cause; a batch's has none, each event its own
 
 # Headers of a dead letter: enough for an operator to decide, and for a replay to find its way back.
@@ -66,10 +67,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class Subscription:
-    """What a service consumes: a handler per event type, and optionally one for every other type."""
+    """What a service consumes: a handler per event type, and optionally one for every other type; and optionally
+    what to read at once for a batch before its events are applied one by one (what the handlers would otherwise
+    each ask the database for, e.g. with :meth:`UnitOfWork.preload`)."""
 
     handlers: Mapping[str, Handler]
     fallback: Handler | None = None
+    prepare: Preparer | None = None
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
@@ -223,6 +227,8 @@ class ServiceConsumer(ConsumerMixin):
         outcomes: list[bool] = []
         with self.unit_of_work(None) as uow:
             handled = uow.handled_among(events)
+            if self.subscription.prepare is not None:
+                self.subscription.prepare([event for event in events if event.id not in handled], uow)
             for event in events:
                 handler = self.subscription.handler_for(event.type)
                 assert handler is not None

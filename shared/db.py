@@ -8,12 +8,12 @@ For a consumed event it also writes the inbox row that makes a redelivery a no-o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from marshmallow import Schema
@@ -29,6 +29,7 @@ from shared.events import Actor, Catalogue, Event, canonical_json
 from shared.statemachine import Aggregate, RuleViolation, StateChange
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+T = TypeVar("T")
 
 
 class CampaignNotFound(RuleViolation):
@@ -211,6 +212,7 @@ class UnitOfWork:
         self._events: list[Event] = []
         self._pending: list[_Rows] = []  # made, not yet inserted: a batch's rows go in together at commit
         self._written: list[Event] = []  # inserted, to be committed
+        self._known: dict[tuple[type[Any], Any], Any] = {}  # what :meth:`preload` read, found or not
         self.committed = False
         self.session: Session
 
@@ -219,10 +221,12 @@ class UnitOfWork:
         self._events = []
         self._pending, self._written = [], []
         self._changes: list[StateChange] = []
+        self._known = {}
         self.committed = False
         # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
         # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
         sa_event.listen(self.session, "before_flush", self._take_changes)
+        sa_event.listen(self.session, "transient_to_pending", self._added)
         return self
 
     def __exit__(
@@ -277,27 +281,46 @@ class UnitOfWork:
         ids = [event.id for event in events]
         return set(self.session.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))).scalars())
 
+    def preload(self, entity: type[Any], ids: Collection[Any]) -> None:
+        """Read the ``entity`` rows of ``ids`` (values of its one-column primary key) in one query, for the events
+        of a batch: :meth:`find` then answers for each without asking the database, for the ones not found too."""
+        key = sa.inspect(entity).primary_key[0]
+        found = {_identity(obj): obj for obj in self.session.scalars(sa.select(entity).where(key.in_(ids)))}
+        self._known.update({(entity, id_): found.get(id_) for id_ in ids})
+
+    def find(self, entity: type[T], id_: Any) -> T | None:
+        """The ``entity`` of primary key ``id_`` or None: as :meth:`preload` read it (or this transaction has since
+        added it), else from the database."""
+        if (entity, id_) in self._known:
+            found: T | None = self._known[(entity, id_)]
+            return found
+        return self.session.get(entity, id_)
+
     @contextmanager
     def applying(self, cause: Event) -> Iterator[None]:
-        """Apply one consumed event of a batch: when the block ends well its effect is flushed and its history,
+        """Apply one consumed event of a batch: when the block ends well its changes are taken and its history,
         outgoing events and inbox row are made (so an outgoing event that breaks its schema fails here), to be
         written with the whole batch's, one INSERT per table, at :meth:`commit`.
 
         There is no savepoint: an event that fails leaves the batch's transaction to be rolled back whole, and the
         consumer then applies the batch's events one at a time (failures are rare; a savepoint cost every event two
-        round trips). The session forgets its objects after each event, so each loads what it needs from the
-        transaction, as in a unit of work of its own; what reads keep in the session's ``info`` (a deadline, the
-        audit chain's head) is kept current by their writers and lasts as long as the transaction.
+        round trips). Nor is there a flush per event: the batch's objects stay in the session and are written
+        together by the flush at :meth:`commit` (an INSERT per event was most of a consumer's time). Each event
+        still sees every earlier event's effect: what it loads by key comes from the session itself, and any
+        statement the session executes flushes what is pending first (SQLAlchemy autoflushes before every
+        statement, a read of columns or a hand-written write as well as a query of mapped objects). What reads keep
+        in the session's ``info`` (a deadline, the audit chain's head) is kept current by their writers and lasts
+        as long as the transaction.
         """
         self.cause = cause
         self.correlation_id = cause.correlation_id
         try:
             yield
-            self._pending.append(self._rows())
+            self._take_changes(self.session, None, None)
+            self._pending.append(self._rows(flush=False))
         finally:
             self.cause = None
             self._events, self._changes = [], []
-            self.session.expunge_all()
 
     def write(self) -> None:
         """Write what is pending (state, history, outbox) into the transaction without committing it.
@@ -332,10 +355,11 @@ class UnitOfWork:
             self.session.rollback()
             raise ConcurrentUpdate(str(err)) from err
 
-    def _rows(self) -> _Rows:
+    def _rows(self, flush: bool = True) -> _Rows:
         """Flush the state, then make the rows that go with it: history, outbox and (for a consumed event) inbox."""
         # The state first: a writer that lost a race meets the newer version here (and the flush takes the changes).
-        self.session.flush()
+        if flush:
+            self.session.flush()
         changes = sorted(self._changes, key=lambda change: change.sequence)
         self._changes = []
         recorded = [(self._record(change), change) for change in changes]
@@ -372,6 +396,11 @@ class UnitOfWork:
         self._written.extend(event for made in pending for event in made.events)
         return list(self._written)
 
+    def _added(self, session: Session, obj: Any) -> None:
+        key = (type(obj), _identity(obj))
+        if key in self._known:
+            self._known[key] = obj
+
     def _take_changes(self, session: Session, flush_context: Any, instances: Any) -> None:
         for obj in list(session.new) + list(session.dirty):
             if isinstance(obj, Aggregate):
@@ -396,6 +425,10 @@ class UnitOfWork:
             correlation_id=self.correlation_id,
             causation_id=self.cause.id if self.cause else None,
         )
+
+
+def _identity(obj: Any) -> Any:
+    return sa.inspect(obj).mapper.primary_key_from_instance(obj)[0]
 
 
 @dataclass

@@ -9,5 +9,6 @@ SUBSCRIPTION = Subscription(
         "dossier.resubmitted": handlers.receive_dossier,
         "dossier.withdrawn": handlers.record_withdrawal,
         "proposal.returned": handlers.record_proposal_returned,
-    }
+    },
+    prepare=handlers.prepare_batch,
 )

@@ -193,11 +193,22 @@ def extend_proposal_deadline(command: ExtendProposalDeadline, uow: UnitOfWork) -
 # -- events from intake and awards -----------------------------------------------------------------------------
 
 
+def prepare_batch(events: Sequence[Event], uow: UnitOfWork) -> None:
+    """The nominations of a batch's dossiers and their early withdrawals, read at once, not once per event."""
+    dossiers = {event.subject for event in events if event.type.startswith("dossier.")}
+    uow.preload(Nomination, dossiers)
+    rounds: dict[str, int | None] = dict.fromkeys(dossiers)
+    rounds.update(
+        {row.dossier_id: row.round for row in uow.session.execute(WITHDRAWN_ROUNDS, {"dossiers": list(dossiers)})}
+    )
+    uow.session.info[EARLY_WITHDRAWALS] = rounds
+
+
 def receive_dossier(event: Event, uow: UnitOfWork) -> None:
     """A dossier submitted, or resubmitted after a return: into the queue, its steps from the start."""
     payload = event.payload
     contents = {key: payload[key] for key in ("nominee", "report", "self_assessment", "documents", "submitted_at")}
-    nomination = uow.session.get(Nomination, event.subject)
+    nomination = uow.find(Nomination, event.subject)
     if nomination is None and _withdrawn_before(uow, event.subject, payload["round"]):
         log.info("%s %s ignored: the dossier was withdrawn before its submission arrived", event.type, event.id)
         return
@@ -224,19 +235,30 @@ def receive_dossier(event: Event, uow: UnitOfWork) -> None:
 
 
 def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
-    nomination = uow.session.get(Nomination, event.subject)
+    nomination = uow.find(Nomination, event.subject)
     if nomination is not None:
         nomination.withdrawn(event.actor, event.occurred_at, event.payload.get("reason"))
     elif not _withdrawn_before(uow, event.subject, event.payload["round"]):
         # Early: its submission is still on the way (held for a retry, say). Remember, so it opens no review.
         uow.session.execute(early_withdrawals.insert().values(dossier_id=event.subject, round=event.payload["round"]))
+        if EARLY_WITHDRAWALS in uow.session.info:
+            uow.session.info[EARLY_WITHDRAWALS][event.subject] = event.payload["round"]
 
 
 WITHDRAWN_ROUND = sa.select(early_withdrawals.c.round).where(early_withdrawals.c.dossier_id == sa.bindparam("dossier"))
+WITHDRAWN_ROUNDS = sa.select(early_withdrawals.c.dossier_id, early_withdrawals.c.round).where(
+    early_withdrawals.c.dossier_id.in_(sa.bindparam("dossiers", expanding=True))
+)
+# The latest round withdrawn early (or None) of each dossier of a batch, as prepare_batch read it; kept current.
+EARLY_WITHDRAWALS = "review.early_withdrawals"
 
 
 def _withdrawn_before(uow: UnitOfWork, dossier_id: str, round_: int) -> bool:
-    found = uow.session.execute(WITHDRAWN_ROUND, {"dossier": dossier_id}).scalar()
+    read: dict[str, int | None] = uow.session.info.get(EARLY_WITHDRAWALS, {})
+    if dossier_id in read:
+        found = read[dossier_id]
+    else:
+        found = uow.session.execute(WITHDRAWN_ROUND, {"dossier": dossier_id}).scalar()
     return found is not None and found >= round_
 
 

@@ -286,6 +286,54 @@ def test_a_poison_event_inside_a_batch_is_dead_lettered_and_the_rest_of_the_batc
     assert bus.queued(bus.topology.queue_name("receiver")) == 0
 
 
+def _cause(title: str) -> Event:
+    return Event(
+        type="ticket.closed",
+        version=1,
+        occurred_at=datetime(2021, 12, 1, tzinfo=UTC),
+        producer="sender",
+        actor=probe.CLERK,
+        subject=title,
+        payload={"title": title, "trigger": "close", "from_state": "open", "to_state": "closed", "reason": None},
+    )
+
+
+def test_each_event_of_a_batch_sees_what_the_earlier_ones_changed_though_nothing_is_flushed_between(
+    bus: Probe,
+) -> None:
+    bus.sender.execute(probe.open_ticket, "T1")
+    with bus.sender.unit_of_work() as uow:
+        uow.preload(probe.Ticket, ["T1", "T2"])
+        with uow.applying(_cause("a")):
+            uow.session.add(probe.Ticket(id="T2", title="T2"))  # known absent a moment ago
+            probe.close_ticket("T1", uow)
+        assert uow.find(probe.Ticket, "T2") is not None, "found as added, though the preload did not find it"
+        with uow.applying(_cause("b")):
+            by_columns = uow.session.execute(sa.select(probe.tickets.c.id, probe.tickets.c.state)).all()
+            probe.close_ticket("T2", uow)
+        uow.commit()
+    closed, open_ = probe.TicketState.CLOSED, probe.TicketState.OPEN
+    assert sorted(by_columns) == [("T1", closed), ("T2", open_)], "a read by columns flushed the batch first"
+    tables = probe.SENDER.tables
+    assert bus.count(bus.sender, probe.tickets, probe.tickets.c.state == "closed") == 2
+    assert bus.count(bus.sender, tables.outbox) == 2
+    assert bus.count(bus.sender, tables.inbox) == 2
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
+def test_a_batch_that_lost_a_race_at_its_one_flush_keeps_nothing(bus: Probe) -> None:
+    bus.sender.execute(probe.open_ticket, "T1")
+    with bus.sender.unit_of_work() as uow:
+        uow.preload(probe.Ticket, ["T1"])
+        with uow.applying(_cause("a")):
+            probe.close_ticket("T1", uow)
+        bus.sender.execute(probe.close_ticket, "T1")  # another process gets there first
+        with pytest.raises(ConcurrentUpdate):
+            uow.commit()
+    assert bus.count(bus.sender, probe.SENDER.tables.inbox) == 0
+    assert bus.count(bus.sender, probe.SENDER.tables.outbox) == 1, "the winner's event alone"
+
+
 # -- concurrency -----------------------------------------------------------------------------------------------
 
 

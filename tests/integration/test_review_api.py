@@ -681,6 +681,56 @@ def test_a_resubmission_arriving_before_the_submission_leaves_the_later_round(in
     assert [e["payload"]["round"] for e in received(intake, "dossier-late")] == [2]
 
 
+def withdrawal_event(intake: Harness, dossier_id: str, unit: str = "tan-phu") -> Event:
+    """What intake sends when a clerk withdraws a submitted dossier of round 1."""
+    payload = {
+        "trigger": "withdraw",
+        "from_state": "submitted",
+        "to_state": "withdrawn",
+        "reason": "Đơn vị rút hồ sơ.",
+        "kind": "collective",
+        "round": 1,
+    }
+    return Event(
+        type="dossier.withdrawn",
+        version=1,
+        occurred_at=intake.clock.now(),
+        producer="intake",
+        actor=Actor(id=f"unit_clerk-{unit}", name="Nguyễn Văn A", role="unit_clerk", unit=unit),
+        subject=dossier_id,
+        payload=payload,
+        campaign=CAMPAIGN,
+        unit=unit,
+    )
+
+
+def test_a_submission_and_its_withdrawal_in_one_batch_are_applied_in_their_order(intake: Harness) -> None:
+    consumer = intake.system.runtimes["review"].consumer()
+    submitted = dossier_event(intake, "dossier.submitted", "dossier-brief", 1)
+    withdrawn = withdrawal_event(intake, "dossier-brief")
+    other = dossier_event(intake, "dossier.submitted", "dossier-stays", 1, unit="an-khanh")
+
+    assert consumer.apply_batch([submitted, withdrawn, other]) == [True, True, True]
+
+    assert arrived(intake, "dossier-brief", "withdrawn")["history"][-1]["trigger"] == "withdraw"
+    assert arrived(intake, "dossier-stays")["unit"] == "an-khanh"
+    relays_idle(intake)
+    sent = [e["type"] for e in intake.events() if e["subject"] == "dossier-brief"]
+    assert sent == ["nomination.received", "nomination.withdrawn"]
+
+
+def test_an_early_withdrawal_and_the_late_submission_in_one_batch_open_no_review(intake: Harness) -> None:
+    consumer = intake.system.runtimes["review"].consumer()
+    early = withdrawal_event(intake, "dossier-gone")
+    late = dossier_event(intake, "dossier.submitted", "dossier-gone", 1)
+
+    assert consumer.apply_batch([early, late]) == [True, True]
+    assert consumer.apply_batch([dossier_event(intake, "dossier.submitted", "dossier-gone", 1)]) == [True]
+
+    response = intake.client.get(f"{NOMINATIONS}/dossier-gone", headers=reviewer(intake))
+    assert response.status_code == 404, response.get_json()
+
+
 def test_a_withdrawal_arriving_before_the_submission_keeps_the_dossier_out_of_review(intake: Harness) -> None:
     withdrawn = {
         "trigger": "withdraw",
