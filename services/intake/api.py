@@ -13,6 +13,7 @@ from services.intake.handlers import (
     CreateDossier,
     EditDossier,
     ExtendDeadline,
+    Moved,
     SubmitDossier,
     WithdrawDossier,
 )
@@ -190,7 +191,8 @@ def download_document(query: dict[str, Any], dossier_id: str, kind: str) -> Resp
 @blueprint.response(200, DossierOut)
 def submit_dossier(dossier_id: str) -> dict[str, Any]:
     """Nộp hồ sơ (or nộp lại after a return): refused with every missing item at once, or after the deadline."""
-    return current_runtime().execute_and_render(handlers.submit_dossier, SubmitDossier(dossier_id, g.actor), _render)
+    command = SubmitDossier(dossier_id, g.actor)
+    return current_runtime().execute_and_render(handlers.submit_dossier, command, _render_move)
 
 
 @blueprint.post("/dossiers/<dossier_id>/withdraw")
@@ -200,7 +202,7 @@ def submit_dossier(dossier_id: str) -> dict[str, Any]:
 def withdraw_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
     """Rút hồ sơ, until Culture & Information has sent its proposal."""
     command = WithdrawDossier(dossier_id, g.actor, body.get("reason"))
-    return current_runtime().execute_and_render(handlers.withdraw_dossier, command, _render)
+    return current_runtime().execute_and_render(handlers.withdraw_dossier, command, _render_move)
 
 
 def _view(dossier_id: str) -> dict[str, Any]:
@@ -211,6 +213,11 @@ def _view(dossier_id: str) -> dict[str, Any]:
 def _render(dossier: Dossier, uow: UnitOfWork) -> dict[str, Any]:
     """The answer to a command: the dossier as it is committed, read in the command's own transaction."""
     return queries.dossier_view(uow, dossier.id, g.actor)
+
+
+def _render_move(moved: Moved, uow: UnitOfWork) -> dict[str, Any]:
+    """The answer to a command that moved the dossier: as :func:`_render`, knowing the move it made."""
+    return queries.dossier_view(uow, moved.dossier.id, g.actor, move=moved.move)
 
 
 def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:

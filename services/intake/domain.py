@@ -23,7 +23,7 @@ from shared.campaigns import Campaign
 from shared.catalogue import UNIT_REPORT_FIELDS
 from shared.clock import format_local_date, is_by_deadline
 from shared.events import Actor
-from shared.statemachine import Aggregate, Lifecycle, Move, RuleViolation
+from shared.statemachine import Aggregate, Lifecycle, Move, RuleViolation, StateChange
 
 
 class DossierState(enum.Enum):
@@ -270,7 +270,7 @@ class Dossier(Aggregate):
 
     def submit(
         self, campaign: Campaign, deadline: date, actor: Actor, at: datetime, *, proposal_sent: bool = False
-    ) -> None:
+    ) -> StateChange:
         """Send the dossier (again, after a return) to Culture & Information: complete, in time, and while the
         proposal is not yet with Home Affairs — a dossier sent after it could be neither proposed nor left out
         with a reason, so its unit would never hear an outcome."""
@@ -293,9 +293,9 @@ class Dossier(Aggregate):
         self.round += 1
         self.submitted_at = at
         self.updated_at = at
-        LIFECYCLE.fire(self, trigger, actor=actor, at=at, payload=self.contents())
+        return LIFECYCLE.fire(self, trigger, actor=actor, at=at, payload=self.contents())
 
-    def withdraw(self, actor: Actor, at: datetime, reason: str | None, proposal_sent: bool) -> None:
+    def withdraw(self, actor: Actor, at: datetime, reason: str | None, proposal_sent: bool) -> StateChange:
         LIFECYCLE.require(self, "withdraw")
         if proposal_sent and self.state is not S.DRAFT:
             raise RuleViolation(
@@ -303,7 +303,7 @@ class Dossier(Aggregate):
                 "Phòng Văn hóa và Thông tin đã gửi đề nghị khen thưởng; hồ sơ không thể rút nữa.",
             )
         self.updated_at = at
-        LIFECYCLE.fire(self, "withdraw", actor=actor, at=at, reason=reason, payload=self._kind_and_round())
+        return LIFECYCLE.fire(self, "withdraw", actor=actor, at=at, reason=reason, payload=self._kind_and_round())
 
     def reopen(self, reasons: Sequence[Mapping[str, Any]], actor: Actor, at: datetime) -> None:
         """Review returned the dossier: back into the unit's hands, with everything it has to fix."""

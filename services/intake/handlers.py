@@ -20,7 +20,7 @@ from shared.campaigns import Campaign
 from shared.catalogue import Outcome
 from shared.db import UnitOfWork
 from shared.events import Actor, Event
-from shared.statemachine import RuleViolation
+from shared.statemachine import RuleViolation, StateChange
 
 log = logging.getLogger(__name__)
 OUTCOME_TERMS = tuple(Outcome().fields)  # what an award event says of the award itself
@@ -139,23 +139,31 @@ def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion
     return document
 
 
-def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Dossier:
+@dataclass(frozen=True)
+class Moved:
+    """A dossier a command moved, and the move, which the answer may show without reading the history back."""
+
+    dossier: Dossier
+    move: StateChange
+
+
+def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Moved:
     dossier = clerks_dossier(uow, command.dossier_id, command.actor)
     campaign = uow.campaign(dossier.campaign)
-    dossier.submit(
+    move = dossier.submit(
         campaign,
         dossier_deadline(uow, campaign),
         command.actor,
         uow.now(),
         proposal_sent=proposal_pending(uow, dossier.campaign),
     )
-    return dossier
+    return Moved(dossier, move)
 
 
-def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Dossier:
+def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Moved:
     dossier = clerks_dossier(uow, command.dossier_id, command.actor)
-    dossier.withdraw(command.actor, uow.now(), command.reason, proposal_pending(uow, dossier.campaign))
-    return dossier
+    move = dossier.withdraw(command.actor, uow.now(), command.reason, proposal_pending(uow, dossier.campaign))
+    return Moved(dossier, move)
 
 
 def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:

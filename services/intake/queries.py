@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from shared.campaigns import Campaign
 from shared.clock import end_of_local_day
 from shared.db import UnitOfWork
 from shared.events import Actor
+from shared.statemachine import StateChange
 
 STAFF_ROLES = (
     "reviewer",
@@ -65,8 +67,12 @@ def list_dossiers(
     return list(page), int(total)
 
 
-def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor) -> dict[str, Any]:
-    """Everything a reader follows on one dossier: its contents, documents, state, history and outcome."""
+def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor, *, move: StateChange | None = None) -> dict[str, Any]:
+    """Everything a reader follows on one dossier: its contents, documents, state, history and outcome.
+
+    ``move`` is the move the command being answered made: when it left the draft, it is the dossier's whole history
+    (a draft never moved before), shown without reading the history back.
+    """
     dossier = uow.session.get(Dossier, dossier_id, options=[with_documents])  # no query if the handler holds it
     if dossier is None or (reader.role == "unit_clerk" and dossier.unit != reader.unit):
         raise DossierNotFound(dossier_id)
@@ -82,8 +88,17 @@ def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor) -> dict[str, A
         "allowed_actions": [a for a in LIFECYCLE.allowed(dossier.state) if a in {"submit", "resubmit", "withdraw"}],
         "missing": dossier.missing(campaign) if campaign and dossier.state in EDITABLE else [],
         "deadline": {"date": deadline, "ends_at": end_of_local_day(deadline)} if deadline else None,
-        "history": history(uow.session, dossier.id) if dossier.has_moved else [],
+        "history": _history(uow.session, dossier, move),
     }
+
+
+def _history(session: Session, dossier: Dossier, move: StateChange | None) -> list[dict[str, Any]]:
+    if not dossier.has_moved:
+        return []
+    if move is not None and move.source == DossierState.DRAFT.value:
+        actor = move.actor
+        return [_entry(move.trigger, move.source, move.dest, actor.id, actor.name, actor.role, move.reason, move.at)]
+    return history(session, dossier.id)
 
 
 _DOSSIER_FIELDS = (
@@ -94,19 +109,42 @@ _DOSSIER_FIELDS = (
 
 def history(session: Session, dossier_id: str) -> list[dict[str, Any]]:
     """Every transition of the dossier, oldest first: who (in which role), when, from what to what, and why."""
-    rows = session.execute(_HISTORY, {"dossier_id": dossier_id}).mappings()
+    rows = session.execute(_HISTORY, {"dossier_id": dossier_id})
     return [
-        {
-            "trigger": row["trigger"],
-            "from_state": row["from_state"],
-            "to_state": row["to_state"],
-            "to_state_name": LIFECYCLE.state_names.get(row["to_state"], row["to_state"]),
-            "actor": {"id": row["actor_id"], "name": row["actor_name"], "role": row["actor_role"]},
-            "reason": row["reason"],
-            "occurred_at": row["occurred_at"],
-        }
+        _entry(
+            row.trigger,
+            row.from_state,
+            row.to_state,
+            row.actor_id,
+            row.actor_name,
+            row.actor_role,
+            row.reason,
+            row.occurred_at,
+        )
         for row in rows
     ]
+
+
+def _entry(
+    trigger: str,
+    from_state: str,
+    to_state: str,
+    actor_id: str,
+    actor_name: str,
+    actor_role: str,
+    reason: str | None,
+    occurred_at: datetime,
+) -> dict[str, Any]:
+    """One line of the history, as its row in ``transitions`` keeps it (the instant in UTC)."""
+    return {
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "to_state_name": LIFECYCLE.state_names.get(to_state, to_state),
+        "actor": {"id": actor_id, "name": actor_name, "role": actor_role},
+        "reason": reason,
+        "occurred_at": occurred_at.astimezone(UTC),
+    }
 
 
 # Built once, so that SQLAlchemy finds it compiled in its cache instead of building the statement for every answer.

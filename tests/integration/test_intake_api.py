@@ -891,6 +891,21 @@ def test_after_withdrawing_its_dossier_a_unit_may_create_a_new_one(intake: Harne
 # -- revising after a return -----------------------------------------------------------------------------------
 
 
+def test_the_answer_to_a_first_submission_shows_its_one_move_as_a_reader_then_finds_it(
+    intake: Harness, clock: FixedClock
+) -> None:
+    dossier_id = intake.complete_dossier()["id"]
+    clock.advance(timedelta(minutes=7, microseconds=123456))
+
+    sent = ok(intake.submit(dossier_id))
+
+    assert sent["history"] == intake.get(dossier_id)["history"]
+    assert [(entry["trigger"], entry["from_state"], entry["to_state"]) for entry in sent["history"]] == [
+        ("submit", "draft", "submitted")
+    ]
+    assert sent["history"][0]["occurred_at"] == sent["submitted_at"] == "2021-12-01T02:07:00.123456+00:00"
+
+
 def test_a_returned_dossier_is_revised_and_resubmitted_as_round_two_with_its_history(
     intake: Harness, clock: FixedClock
 ) -> None:
@@ -910,6 +925,7 @@ def test_a_returned_dossier_is_revised_and_resubmitted_as_round_two_with_its_his
     resent = ok(intake.submit(dossier_id))
 
     assert (resent["state"], resent["round"]) == ("submitted", 2)
+    assert resent["history"] == intake.get(dossier_id)["history"], "the answer shows the history as committed"
     event = exactly_one(intake, "dossier.resubmitted")
     assert (event["subject"], event["payload"]["round"]) == (dossier_id, 2)
     assert event["payload"]["self_assessment"]["online_case_files"] == 700
@@ -975,6 +991,7 @@ def test_a_clerk_withdraws_a_draft_or_a_submitted_dossier_with_a_reason(intake: 
             "Đơn vị rút để bổ sung.",
             "unit_clerk",
         )
+        assert withdrawn["history"] == intake.get(dossier_id)["history"], "the answer shows the history as committed"
     assert {event["subject"] for event in intake.wait_for_event("dossier.withdrawn", 2)} == {draft, sent}
 
 
