@@ -213,6 +213,8 @@ class UnitOfWork:
         self._pending: list[_Rows] = []  # made, not yet inserted: a batch's rows go in together at commit
         self._written: list[Event] = []  # inserted, to be committed
         self._known: dict[tuple[type[Any], Any], Any] = {}  # what :meth:`preload` read, found or not
+        self._known_rows: dict[sa.Column[Any], dict[Any, Mapping[Any, Any] | None]] = {}  # :meth:`preload_rows`
+        self._added_rows: list[tuple[sa.Table, Mapping[str, Any]]] = []  # :meth:`add_row`, not yet inserted
         self.committed = False
         self.session: Session
 
@@ -221,12 +223,13 @@ class UnitOfWork:
         self._events = []
         self._pending, self._written = [], []
         self._changes: list[StateChange] = []
-        self._known = {}
+        self._known, self._known_rows, self._added_rows = {}, {}, []
         self.committed = False
         # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
         # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
         sa_event.listen(self.session, "before_flush", self._take_changes)
         sa_event.listen(self.session, "transient_to_pending", self._added)
+        sa_event.listen(self.session, "do_orm_execute", lambda state: self._insert_added_rows())
         return self
 
     def __exit__(
@@ -296,6 +299,32 @@ class UnitOfWork:
             return found
         return self.session.get(entity, id_)
 
+    def preload_rows(self, key: sa.Column[Any], values: Collection[Any]) -> None:
+        """Read the rows of ``key``'s table whose ``key`` (a unique column) is one of ``values``, in one query, for
+        the events of a batch: :meth:`row` then answers for each without asking the database, for the ones not
+        found too, and for the ones :meth:`add_row` adds since."""
+        assert key.table is not None
+        rows = self.session.execute(sa.select(key.table).where(key.in_(values))).mappings()
+        found = {row[key.name]: row for row in rows}
+        self._known_rows.setdefault(key, {}).update({value: found.get(value) for value in values})
+
+    def row(self, key: sa.Column[Any], value: Any) -> Mapping[Any, Any] | None:
+        """The row of ``key``'s table whose ``key`` (a unique column) is ``value``, or None: as
+        :meth:`preload_rows` read it (or :meth:`add_row` has since added it), else from the database."""
+        known = self._known_rows.get(key)
+        if known is not None and value in known:
+            return known[value]
+        assert key.table is not None
+        return self.session.execute(sa.select(key.table).where(key == value)).mappings().first()
+
+    def add_row(self, table: sa.Table, values: Mapping[str, Any]) -> None:
+        """Insert ``values`` into ``table`` with the transaction's other rows, one INSERT per table, or before the
+        next statement the session executes, whichever comes first: every read sees it, as if inserted at once."""
+        self._added_rows.append((table, values))
+        for key, known in self._known_rows.items():
+            if key.table is table and values.get(key.name) in known:
+                known[values[key.name]] = values
+
     @contextmanager
     def applying(self, cause: Event) -> Iterator[None]:
         """Apply one consumed event of a batch: when the block ends well its changes are taken and its history,
@@ -306,9 +335,10 @@ class UnitOfWork:
         consumer then applies the batch's events one at a time (failures are rare; a savepoint cost every event two
         round trips). Nor is there a flush per event: the batch's objects stay in the session and are written
         together by the flush at :meth:`commit` (an INSERT per event was most of a consumer's time). Each event
-        still sees every earlier event's effect: what it loads by key comes from the session itself, and any
-        statement the session executes flushes what is pending first (SQLAlchemy autoflushes before every
-        statement, a read of columns or a hand-written write as well as a query of mapped objects). What reads keep
+        still sees every earlier event's effect: what it finds by key (:meth:`find`, :meth:`row`) is as the earlier
+        events left it, and any statement the session executes writes what is pending first (SQLAlchemy autoflushes
+        before every statement, a read of columns or a hand-written write as well as a query of mapped objects;
+        the rows of :meth:`add_row` are inserted then too). What reads keep
         in the session's ``info`` (a deadline, the audit chain's head) is kept current by their writers and lasts
         as long as the transaction.
         """
@@ -382,9 +412,18 @@ class UnitOfWork:
             else [{"event_id": self.cause.id, "type": self.cause.type, "handled_at": now}],
         )
 
+    def _insert_added_rows(self) -> None:
+        added, self._added_rows = self._added_rows, []
+        by_table: dict[sa.Table, list[Mapping[str, Any]]] = {}
+        for table, values in added:
+            by_table.setdefault(table, []).append(values)
+        for table, rows in by_table.items():
+            self.session.execute(table.insert(), rows)
+
     def _insert_pending(self) -> list[Event]:
         """Insert the rows made so far, one INSERT per table, in the order they were made; every event committed
         by this unit of work so far is returned."""
+        self._insert_added_rows()
         pending, self._pending = self._pending, []
         for table, rows in (
             (self.tables.transitions, [row for made in pending for row in made.transitions]),

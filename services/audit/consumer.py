@@ -8,4 +8,4 @@ handler runs.
 from services.audit import handlers
 from shared.consumer import Subscription
 
-SUBSCRIPTION = Subscription(handlers={}, fallback=handlers.record)
+SUBSCRIPTION = Subscription(handlers={}, fallback=handlers.record, prepare=handlers.prepare_batch)

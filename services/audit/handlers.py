@@ -7,6 +7,7 @@ The unit of work is opened and committed by the consumer, with the inbox row of 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,20 +30,25 @@ APPEND_LOCK = 0x7468_6964_7561_0001  # "thidua" + 1
 # by each append, so a batch of events reads the chain's end once (the lock keeps other appenders out meanwhile).
 HEAD = "audit.head"
 
-IN_THE_LOG = sa.select(entries.c.seq).where(entries.c.event_id == sa.bindparam("event_id"))
 LAST = sa.select(entries.c.seq, entries.c.hash).order_by(entries.c.seq.desc()).limit(1)
 LOCK = sa.text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def prepare_batch(events: Sequence[Event], uow: UnitOfWork) -> None:
+    """For a batch: the append lock and the head, then which of its events the log holds, each read once."""
+    head(uow.session)
+    uow.preload_rows(entries.c.event_id, [event.id for event in events])
 
 
 def record(event: Event, uow: UnitOfWork) -> Entry | None:
     """Append ``event`` to the log; None if it is there already (a redelivery the inbox did not catch)."""
     session = uow.session
     last = head(session)
-    if session.execute(IN_THE_LOG, {"event_id": event.id}).first() is not None:
+    if uow.row(entries.c.event_id, event.id) is not None:
         log.info("audit: %s %s is in the log already", event.type, event.id)
         return None
     entry = seal(last, **values_of(event, uow.catalogue, uow.now()))
-    session.execute(entries.insert(), entry.as_row())
+    uow.add_row(entries, entry.as_row())
     session.info[HEAD] = Head(entry.seq, entry.hash)
     return entry
 

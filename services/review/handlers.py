@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import sqlalchemy as sa
-
 from services.review import queries
 from services.review.domain import Nomination, NominationState, Proposal
 from services.review.figures import FigureRow
@@ -197,11 +195,7 @@ def prepare_batch(events: Sequence[Event], uow: UnitOfWork) -> None:
     """The nominations of a batch's dossiers and their early withdrawals, read at once, not once per event."""
     dossiers = {event.subject for event in events if event.type.startswith("dossier.")}
     uow.preload(Nomination, dossiers)
-    rounds: dict[str, int | None] = dict.fromkeys(dossiers)
-    rounds.update(
-        {row.dossier_id: row.round for row in uow.session.execute(WITHDRAWN_ROUNDS, {"dossiers": list(dossiers)})}
-    )
-    uow.session.info[EARLY_WITHDRAWALS] = rounds
+    uow.preload_rows(early_withdrawals.c.dossier_id, dossiers)
 
 
 def receive_dossier(event: Event, uow: UnitOfWork) -> None:
@@ -240,26 +234,12 @@ def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
         nomination.withdrawn(event.actor, event.occurred_at, event.payload.get("reason"))
     elif not _withdrawn_before(uow, event.subject, event.payload["round"]):
         # Early: its submission is still on the way (held for a retry, say). Remember, so it opens no review.
-        uow.session.execute(early_withdrawals.insert().values(dossier_id=event.subject, round=event.payload["round"]))
-        if EARLY_WITHDRAWALS in uow.session.info:
-            uow.session.info[EARLY_WITHDRAWALS][event.subject] = event.payload["round"]
-
-
-WITHDRAWN_ROUND = sa.select(early_withdrawals.c.round).where(early_withdrawals.c.dossier_id == sa.bindparam("dossier"))
-WITHDRAWN_ROUNDS = sa.select(early_withdrawals.c.dossier_id, early_withdrawals.c.round).where(
-    early_withdrawals.c.dossier_id.in_(sa.bindparam("dossiers", expanding=True))
-)
-# The latest round withdrawn early (or None) of each dossier of a batch, as prepare_batch read it; kept current.
-EARLY_WITHDRAWALS = "review.early_withdrawals"
+        uow.add_row(early_withdrawals, {"dossier_id": event.subject, "round": event.payload["round"]})
 
 
 def _withdrawn_before(uow: UnitOfWork, dossier_id: str, round_: int) -> bool:
-    read: dict[str, int | None] = uow.session.info.get(EARLY_WITHDRAWALS, {})
-    if dossier_id in read:
-        found = read[dossier_id]
-    else:
-        found = uow.session.execute(WITHDRAWN_ROUND, {"dossier": dossier_id}).scalar()
-    return found is not None and found >= round_
+    found = uow.row(early_withdrawals.c.dossier_id, dossier_id)
+    return found is not None and found["round"] >= round_
 
 
 def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:

@@ -320,6 +320,26 @@ def test_each_event_of_a_batch_sees_what_the_earlier_ones_changed_though_nothing
     assert bus.count(bus.sender, tables.inbox) == 2
 
 
+def test_rows_added_in_a_batch_are_found_at_once_and_seen_by_every_statement(bus: Probe) -> None:
+    with bus.receiver.unit_of_work() as uow:
+        uow.add_row(probe.tally, {"ticket": "T0", "closings": 3})
+        uow.commit()
+    with bus.receiver.unit_of_work() as uow:
+        uow.preload_rows(probe.tally.c.ticket, ["T1", "T2"])
+        assert uow.row(probe.tally.c.ticket, "T1") is None
+        uow.add_row(probe.tally, {"ticket": "T1", "closings": 1})
+        found = uow.row(probe.tally.c.ticket, "T1")
+        assert found is not None and found["closings"] == 1, "found as added"
+        assert uow.row(probe.tally.c.ticket, "T2") is None
+        read = uow.row(probe.tally.c.ticket, "T0")  # not preloaded: from the database
+        assert read is not None and read["closings"] == 3
+        seen = sorted(uow.session.execute(sa.select(probe.tally.c.ticket)).scalars())
+        uow.add_row(probe.tally, {"ticket": "T2", "closings": 1})
+        uow.commit()
+    assert seen == ["T0", "T1"], "a statement inserts what was added before it runs"
+    assert [bus.closings(t) for t in ("T0", "T1", "T2")] == [3, 1, 1]
+
+
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
 def test_a_batch_that_lost_a_race_at_its_one_flush_keeps_nothing(bus: Probe) -> None:
     bus.sender.execute(probe.open_ticket, "T1")
