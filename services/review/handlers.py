@@ -15,7 +15,7 @@ from typing import Any
 from services.review import queries
 from services.review.domain import Nomination, NominationState, Proposal
 from services.review.figures import FigureRow
-from services.review.models import deadline_extensions, early_withdrawals, figure_imports, figures
+from services.review.models import deadline_extensions, early_withdrawals, figure_imports, figures, with_decisions
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.clock import format_local_date, is_by_deadline
@@ -252,7 +252,7 @@ def record_proposal_returned(event: Event, uow: UnitOfWork) -> None:
 
 
 def nomination_of(uow: UnitOfWork, nomination_id: str) -> Nomination:
-    nomination = uow.session.get(Nomination, nomination_id)
+    nomination = uow.session.get(Nomination, nomination_id, options=[with_decisions])
     if nomination is None:
         raise NominationNotFound()
     return nomination

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from marshmallow import RAISE, Schema, fields
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm import joinedload, registry, relationship
 
 from services.review.domain import Nomination, NominationState, Proposal, ProposalState, StepDecision
 from shared.catalogue import (
@@ -131,7 +131,7 @@ proposals = sa.Table(
 
 mapper = registry()
 mapper.map_imperatively(StepDecision, step_decisions)
-mapper.map_imperatively(
+nomination_mapper = mapper.map_imperatively(
     Nomination,
     nominations,
     version_id_col=nominations.c.version,
@@ -139,4 +139,6 @@ mapper.map_imperatively(
         "decisions": relationship(StepDecision, order_by=step_decisions.c.id, lazy="selectin", cascade="all"),
     },
 )
+# One nomination with its decisions in one query, as a reviewer's every request reads it (a page keeps ``selectin``).
+with_decisions = joinedload(nomination_mapper.attrs["decisions"].class_attribute)
 mapper.map_imperatively(Proposal, proposals, version_id_col=proposals.c.version)
