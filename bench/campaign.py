@@ -6,12 +6,14 @@ The four services run as separate processes (``thidua serve`` under gunicorn and
 RabbitMQ and PostgreSQL, sharing one clock file that the simulator turns; ``thidua simulate --url …`` plays the
 campaign through the HTTP routes in its own process. Every process's peak resident memory (VmHWM from
 /proc/<pid>/status) is sampled each second, and printed as it stood at 25, 50, 75 and 100 % of the run: a peak
-that stops growing shows memory staying flat.
+that stops growing shows memory staying flat. Beside it, the CPU time each process used, and their sum against
+what the machine's cores had: where the run's time went.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import tempfile
 import time
@@ -22,7 +24,7 @@ from datetime import time as time_of_day
 from pathlib import Path
 
 from bench.processes import THIDUA, Deployment, deployment
-from bench.rig import MemorySampler, load
+from bench.rig import ProcessSampler, load
 from services.bootstrap import SERVICE_NAMES
 from services.simulator.synthetic import write_synthetic_campaign
 from shared.clock import LOCAL_TZ, write_clock_file
@@ -37,6 +39,7 @@ class CampaignRun:
     units: int
     seconds: float
     peaks: list[tuple[float, dict[str, float]]]
+    cpu: dict[str, float]
     tail: list[str]
     load: str
 
@@ -62,7 +65,7 @@ def _play(system: Deployment, units: int, seed: int, clients: int, timeout: floa
     started = time.monotonic()
     simulator = subprocess.Popen(command, env=system.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
-    with MemorySampler({**system.pids(), SIMULATOR: simulator.pid}) as memory:
+    with ProcessSampler({**system.pids(), SIMULATOR: simulator.pid}) as sampled:
         assert simulator.stdout is not None
         for line in simulator.stdout:
             lines.append(line.rstrip())
@@ -71,7 +74,7 @@ def _play(system: Deployment, units: int, seed: int, clients: int, timeout: floa
     seconds = time.monotonic() - started
     if simulator.returncode != 0:
         raise RuntimeError(f"the simulator failed ({simulator.returncode}); the processes' logs: {system.folder}")
-    return CampaignRun(units, seconds, memory.peaks_at(), lines[-8:], load())
+    return CampaignRun(units, seconds, sampled.peaks_at(), sampled.cpu, lines[-8:], load())
 
 
 def report(run: CampaignRun) -> None:
@@ -80,12 +83,16 @@ def report(run: CampaignRun) -> None:
         print(f"  {line}")
     if not run.peaks:
         return
-    names = sorted(run.peaks[-1][1])
-    print("| process | " + " | ".join(f"peak at {fraction:.0%}" for fraction, _ in run.peaks) + " |")
-    print("|---|" + "---:|" * len(run.peaks))
+    names = sorted(run.cpu)  # every process seen, the simulator too (it has ended by the last sample)
+    print("| process | " + " | ".join(f"peak at {fraction:.0%}" for fraction, _ in run.peaks) + " | CPU |")
+    print("|---|" + "---:|" * (len(run.peaks) + 1))
     for name in names:
         cells = " | ".join(f"{peaks.get(name, 0):,.0f} MB" for _, peaks in run.peaks)
-        print(f"| {name} | {cells} |")
+        print(f"| {name} | {cells} | {run.cpu.get(name, 0):,.0f} s |")
+    used, available = sum(run.cpu.values()), run.seconds * (os.cpu_count() or 1)
+    print(
+        f"CPU used by these processes: {used:,.0f} s of the {available:,.0f} s the cores had ({used / available:.0%})"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

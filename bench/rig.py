@@ -1,5 +1,5 @@
 """What every stack benchmark stands on: a broker namespace and PostgreSQL databases of its own, cleaned up after,
-the machine's load beside each figure, and a sampler of processes' peak memory.
+the machine's load beside each figure, and a sampler of processes' peak memory and CPU time.
 
 Figures taken on a shared machine are noisy; each benchmark therefore measures the project and the bare limit it
 is compared with in the same run, and prints the ratio, which cancels much of the noise.
@@ -116,24 +116,25 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
-def resident_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+def cpu_seconds(pid: int) -> float:
+    """The user and system CPU the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()  # after the command's name
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
-class MemorySampler:
-    """Samples the resident memory of named processes on a thread, so a run can show whether memory stays flat."""
+class ProcessSampler:
+    """Samples the peak memory and the CPU time of named processes on a thread, so a run can show whether memory
+    stays flat and where the machine's cores went."""
 
     pids: dict[str, int]
     interval: float = 1.0
     samples: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds, as last seen
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def __enter__(self) -> MemorySampler:
+    def __enter__(self) -> ProcessSampler:
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -155,8 +156,10 @@ class MemorySampler:
         for name, pid in self.pids.items():
             try:
                 values[name] = peak_rss_mb(pid)
-            except OSError:  # the process ended
-                continue
+                self.cpu[name] = cpu_seconds(pid)
+            except OSError:  # the process ended: its peak stays what it was
+                if self.samples and name in self.samples[-1][1]:
+                    values[name] = self.samples[-1][1][name]
         self.samples.append((now, values))
 
     def peaks_at(self, fractions: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> list[tuple[float, dict[str, float]]]:
