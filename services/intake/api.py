@@ -216,8 +216,8 @@ def _render(dossier: Dossier, uow: UnitOfWork) -> dict[str, Any]:
 
 
 def _render_move(moved: Moved, uow: UnitOfWork) -> dict[str, Any]:
-    """The answer to a command that moved the dossier: as :func:`_render`, knowing the move it made."""
-    return queries.dossier_view(uow, moved.dossier.id, g.actor, move=moved.move)
+    """The answer to a command that moved the dossier: as :func:`_render`, knowing the move and the deadline."""
+    return queries.dossier_view(uow, moved.dossier.id, g.actor, moved=moved)
 
 
 def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.intake.domain import DocumentVersion, Dossier, DossierState, Kind, terms
-from services.intake.models import deadline_extensions, proposals, with_documents
+from services.intake.models import deadline_extensions, dossiers, proposals, with_documents
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.catalogue import Outcome
@@ -141,29 +141,27 @@ def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion
 
 @dataclass(frozen=True)
 class Moved:
-    """A dossier a command moved, and the move, which the answer may show without reading the history back."""
+    """A dossier a command moved, the move and the deadline in force: the answer shows them without reading them
+    back."""
 
     dossier: Dossier
     move: StateChange
+    deadline: date | None  # None for a campaign this process no longer knows
 
 
 def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Moved:
-    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
+    dossier, extended, proposal_sent = _to_move(uow, command.dossier_id, command.actor)
     campaign = uow.campaign(dossier.campaign)
-    move = dossier.submit(
-        campaign,
-        dossier_deadline(uow, campaign),
-        command.actor,
-        uow.now(),
-        proposal_sent=proposal_pending(uow, dossier.campaign),
-    )
-    return Moved(dossier, move)
+    deadline = _in_force(campaign, extended)
+    move = dossier.submit(campaign, deadline, command.actor, uow.now(), proposal_sent=proposal_sent)
+    return Moved(dossier, move, deadline)
 
 
 def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Moved:
-    dossier = clerks_dossier(uow, command.dossier_id, command.actor)
-    move = dossier.withdraw(command.actor, uow.now(), command.reason, proposal_pending(uow, dossier.campaign))
-    return Moved(dossier, move)
+    dossier, extended, proposal_sent = _to_move(uow, command.dossier_id, command.actor)
+    move = dossier.withdraw(command.actor, uow.now(), command.reason, proposal_sent)
+    campaign = uow.campaigns.get(dossier.campaign)
+    return Moved(dossier, move, _in_force(campaign, extended) if campaign else None)
 
 
 def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
@@ -237,22 +235,49 @@ def _set_proposal(uow: UnitOfWork, event: Event, pending: bool) -> None:
 
 def clerks_dossier(uow: UnitOfWork, dossier_id: str, actor: Actor) -> Dossier:
     """The dossier, if ``actor`` may touch it; another unit's dossier is answered as not found, never shown."""
-    dossier = uow.session.get(Dossier, dossier_id, options=[with_documents])
-    if dossier is None or (actor.role == "unit_clerk" and dossier.unit != actor.unit):
-        raise DossierNotFound(dossier_id)
-    return dossier
+    return _theirs(uow.session.get(Dossier, dossier_id, options=[with_documents]), dossier_id, actor)
 
 
 def dossier_deadline(uow: UnitOfWork, campaign: Campaign) -> date:
     return deadlines.current_deadline(uow, deadline_extensions, campaign.code, campaign.dossier_deadline)
 
 
-def proposal_pending(uow: UnitOfWork, campaign: str) -> bool:
-    return bool(uow.session.execute(_PROPOSAL_PENDING, {"campaign": campaign}).scalar())
+def _to_move(uow: UnitOfWork, dossier_id: str, actor: Actor) -> tuple[Dossier, date | None, bool]:
+    """The dossier (as :func:`clerks_dossier`), the latest extension of its deadline and whether review's proposal is
+    sent: what a submission or a withdrawal is judged by and answered with, read in one query instead of three."""
+    row = uow.session.execute(_TO_MOVE, {"dossier_id": dossier_id}).unique().one_or_none()
+    if row is None:
+        raise DossierNotFound(dossier_id)
+    return _theirs(row.Dossier, dossier_id, actor), row.extended, bool(row.proposal_sent)
+
+
+def _in_force(campaign: Campaign, extended: date | None) -> date:
+    """The dossier deadline as :func:`dossier_deadline` reads it: the latest extension, if any, moves the date."""
+    return max(campaign.dossier_deadline, extended) if extended else campaign.dossier_deadline
+
+
+def _theirs(dossier: Dossier | None, dossier_id: str, actor: Actor) -> Dossier:
+    if dossier is None or (actor.role == "unit_clerk" and dossier.unit != actor.unit):
+        raise DossierNotFound(dossier_id)
+    return dossier
 
 
 # Built once, so that SQLAlchemy finds it compiled in its cache instead of building the statement for every request.
-_PROPOSAL_PENDING = sa.select(proposals.c.pending).where(proposals.c.campaign == sa.bindparam("campaign"))
+_TO_MOVE = (
+    sa.select(
+        Dossier,
+        sa.select(sa.func.max(deadline_extensions.c.new_date))
+        .where(deadline_extensions.c.campaign == dossiers.c.campaign)
+        .scalar_subquery()
+        .label("extended"),
+        sa.select(proposals.c.pending)
+        .where(proposals.c.campaign == dossiers.c.campaign)
+        .scalar_subquery()
+        .label("proposal_sent"),
+    )
+    .where(dossiers.c.id == sa.bindparam("dossier_id"))
+    .options(with_documents)
+)
 
 
 def _second_dossier(kind: Kind) -> RuleViolation:

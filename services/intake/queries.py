@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.intake.domain import EDITABLE, LIFECYCLE, Dossier, DossierState, Kind
-from services.intake.handlers import DossierNotFound, dossier_deadline
+from services.intake.handlers import DossierNotFound, Moved, dossier_deadline
 from services.intake.models import bus, dossiers, with_documents
 from shared.campaigns import Campaign
 from shared.clock import end_of_local_day
@@ -67,17 +67,17 @@ def list_dossiers(
     return list(page), int(total)
 
 
-def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor, *, move: StateChange | None = None) -> dict[str, Any]:
+def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor, *, moved: Moved | None = None) -> dict[str, Any]:
     """Everything a reader follows on one dossier: its contents, documents, state, history and outcome.
 
-    ``move`` is the move the command being answered made: when it left the draft, it is the dossier's whole history
-    (a draft never moved before), shown without reading the history back.
+    ``moved`` is what the command being answered did and knew: the deadline it was judged by, and its move, which,
+    when it left the draft, is the dossier's whole history (a draft never moved before). Neither is read again.
     """
     dossier = uow.session.get(Dossier, dossier_id, options=[with_documents])  # no query if the handler holds it
     if dossier is None or (reader.role == "unit_clerk" and dossier.unit != reader.unit):
         raise DossierNotFound(dossier_id)
     campaign: Campaign | None = uow.campaigns.get(dossier.campaign)
-    deadline = dossier_deadline(uow, campaign) if campaign else None
+    deadline = moved.deadline if moved else dossier_deadline(uow, campaign) if campaign else None
     unit = campaign.find_unit(dossier.unit) if campaign else None
     return {
         **{name: getattr(dossier, name) for name in _DOSSIER_FIELDS},
@@ -88,7 +88,7 @@ def dossier_view(uow: UnitOfWork, dossier_id: str, reader: Actor, *, move: State
         "allowed_actions": [a for a in LIFECYCLE.allowed(dossier.state) if a in {"submit", "resubmit", "withdraw"}],
         "missing": dossier.missing(campaign) if campaign and dossier.state in EDITABLE else [],
         "deadline": {"date": deadline, "ends_at": end_of_local_day(deadline)} if deadline else None,
-        "history": _history(uow.session, dossier, move),
+        "history": _history(uow.session, dossier, moved.move if moved else None),
     }
 
 
