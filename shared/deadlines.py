@@ -39,13 +39,18 @@ def current_deadline(uow: UnitOfWork, table: sa.Table, campaign: str, planned: d
     key = (table.name, campaign)
     if key not in uow.session.info:
         extended = uow.session.execute(_latest_extension(table), {"campaign": campaign}).scalar()
-        uow.session.info[key] = max(planned, extended) if extended else planned
+        uow.session.info[key] = in_force(planned, extended)
     deadline: date = uow.session.info[key]
     return deadline
 
 
+def in_force(planned: date, latest_extension: date | None) -> date:
+    """The deadline in force: the planned date, unless the latest extension moved it."""
+    return max(planned, latest_extension) if latest_extension else planned
+
+
 @cache
-def _latest_extension(table: sa.Table) -> sa.Select[tuple[date | None]]:
+def _latest_extension(table: sa.Table) -> sa.Select[date | None]:
     """Built once per table, so SQLAlchemy finds it in its compiled cache instead of building it per request."""
     return sa.select(sa.func.max(table.c.new_date)).where(table.c.campaign == sa.bindparam("campaign"))
 

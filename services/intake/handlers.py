@@ -152,7 +152,7 @@ class Moved:
 def submit_dossier(command: SubmitDossier, uow: UnitOfWork) -> Moved:
     dossier, extended, proposal_sent = _to_move(uow, command.dossier_id, command.actor)
     campaign = uow.campaign(dossier.campaign)
-    deadline = _in_force(campaign, extended)
+    deadline = deadlines.in_force(campaign.dossier_deadline, extended)
     move = dossier.submit(campaign, deadline, command.actor, uow.now(), proposal_sent=proposal_sent)
     return Moved(dossier, move, deadline)
 
@@ -161,7 +161,7 @@ def withdraw_dossier(command: WithdrawDossier, uow: UnitOfWork) -> Moved:
     dossier, extended, proposal_sent = _to_move(uow, command.dossier_id, command.actor)
     move = dossier.withdraw(command.actor, uow.now(), command.reason, proposal_sent)
     campaign = uow.campaigns.get(dossier.campaign)
-    return Moved(dossier, move, _in_force(campaign, extended) if campaign else None)
+    return Moved(dossier, move, deadlines.in_force(campaign.dossier_deadline, extended) if campaign else None)
 
 
 def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
@@ -249,11 +249,6 @@ def _to_move(uow: UnitOfWork, dossier_id: str, actor: Actor) -> tuple[Dossier, d
     if row is None:
         raise DossierNotFound(dossier_id)
     return _theirs(row.Dossier, dossier_id, actor), row.extended, bool(row.proposal_sent)
-
-
-def _in_force(campaign: Campaign, extended: date | None) -> date:
-    """The dossier deadline as :func:`dossier_deadline` reads it: the latest extension, if any, moves the date."""
-    return max(campaign.dossier_deadline, extended) if extended else campaign.dossier_deadline
 
 
 def _theirs(dossier: Dossier | None, dossier_id: str, actor: Actor) -> Dossier:
