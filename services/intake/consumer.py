@@ -10,5 +10,6 @@ SUBSCRIPTION = Subscription(
         "proposal.returned": handlers.record_proposal_returned,
         "award.granted": handlers.record_award_granted,
         "award.refused": handlers.record_award_refused,
-    }
+    },
+    prepare=handlers.prepare_batch,
 )

@@ -6,7 +6,7 @@ The unit of work is opened and committed by the caller (``ServiceRuntime.execute
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -181,9 +181,14 @@ def extend_deadline(command: ExtendDeadline, uow: UnitOfWork) -> date:
 # -- events from review and awards -----------------------------------------------------------------------------
 
 
+def prepare_batch(events: Sequence[Event], uow: UnitOfWork) -> None:
+    """The dossiers a batch of events names, read at once (a decision sends an outcome for every dossier)."""
+    uow.preload(Dossier, {event.payload["dossier_id"] for event in events if "dossier_id" in event.payload})
+
+
 def record_return(event: Event, uow: UnitOfWork) -> None:
     """Review returned a dossier: the unit sees it returned, with the reasons, and may revise it."""
-    dossier = uow.session.get(Dossier, event.payload["dossier_id"])
+    dossier = uow.find(Dossier, event.payload["dossier_id"])
     if dossier is None or dossier.state is not DossierState.SUBMITTED or dossier.round != event.payload["round"]:
         log.info("dossier.returned %s ignored: the dossier is not waiting in that round", event.id)
         return
@@ -207,7 +212,7 @@ def record_award_refused(event: Event, uow: UnitOfWork) -> None:
 
 
 def _record_outcome(event: Event, uow: UnitOfWork, granted: bool) -> None:
-    dossier = uow.session.get(Dossier, event.payload["dossier_id"])
+    dossier = uow.find(Dossier, event.payload["dossier_id"])
     if dossier is None or not dossier.may_take_outcome(granted):  # withdrawn, a draft, or never here
         log.warning("%s %s ignored: dossier %s cannot take an outcome", event.type, event.id, event.subject)
         return

@@ -132,7 +132,19 @@ class Harness:
         version: int = 1,
     ) -> Event:
         """Publish an event as review or awards would, straight onto the bus."""
-        event = Event(
+        return self.send(self.event(type_, subject, payload, actor, campaign, version))
+
+    def event(
+        self,
+        type_: str,
+        subject: str,
+        payload: dict[str, Any],
+        actor: Actor = REVIEWER,
+        campaign: str = "chau-thanh-2021",
+        version: int = 1,
+    ) -> Event:
+        """An event as review or awards would make it."""
+        return Event(
             type=type_,
             version=version,
             occurred_at=self.clock.now(),
@@ -142,10 +154,12 @@ class Harness:
             payload=payload,
             campaign=campaign,
         )
+
+    def send(self, event: Event) -> Event:
         Producer(self.connection.channel()).publish(
             CATALOGUE.to_message(event),
             exchange=self.system.topology.events,
-            routing_key=type_,
+            routing_key=event.type,
             message_id=event.id,
         )
         return event
@@ -164,11 +178,15 @@ class Harness:
         return self.inject("proposal.submitted", proposal_id, {**payload, **transition})
 
     def decide(self, dossier_id: str, granted: bool = True, **outcome: Any) -> Event:
+        """Send what awards sends when the chair's decision grants or refuses a nomination's award."""
+        return self.send(self.decision(dossier_id, granted, **outcome))
+
+    def decision(self, dossier_id: str, granted: bool = True, **outcome: Any) -> Event:
         """What awards sends when the chair's decision grants or refuses a nomination's award."""
         trigger, dest = ("grant", "granted") if granted else ("refuse", "refused")
         transition = {"trigger": trigger, "from_state": "approved", "to_state": dest, "reason": outcome.get("reason")}
         payload = {"dossier_id": dossier_id, **outcome, **transition}
-        return self.inject("award.granted" if granted else "award.refused", dossier_id, payload, actor=CHAIR)
+        return self.event("award.granted" if granted else "award.refused", dossier_id, payload, actor=CHAIR)
 
     def return_proposal(self, *reasons: str, proposal_id: str = "proposal-1", round_: int = 1) -> Event:
         """What awards sends when Home Affairs returns the proposal to Culture & Information."""

@@ -1107,6 +1107,23 @@ def test_an_outcome_for_a_withdrawn_or_draft_dossier_changes_nothing(intake: Har
     assert intake.system.consumers["intake"].dead_lettered == 0
 
 
+def test_a_batch_of_outcomes_is_applied_to_each_dossier_it_names_and_ignores_the_unknown(intake: Harness) -> None:
+    awarded, refused = submitted(intake), submitted(intake, "individual")
+    batch = [
+        intake.decision(awarded, granted=True, prize_name="Giải nhất", amount=2_500_000),
+        intake.decision("not-a-dossier", granted=True, prize_name="Giải nhì", amount=1_500_000),
+        intake.decision(refused, granted=False, reason="Không đạt chỉ tiêu 60%."),
+        intake.decision(awarded, granted=False, reason="Sửa đổi quyết định."),
+    ]
+
+    assert intake.system.runtimes["intake"].consumer().apply_batch(batch) == [True, True, True, True]
+
+    first = intake.get(awarded)
+    assert (first["state"], triggers(first)) == ("not_awarded", ["submit", "award", "refuse"])
+    assert first["outcome"]["previous"]["prize_name"] == "Giải nhất", "the second outcome saw the first"
+    assert intake.get(refused)["state"] == "not_awarded"
+
+
 def test_the_same_award_delivered_twice_is_applied_once(intake: Harness) -> None:
     dossier_id = submitted(intake)
     award = grant(intake, dossier_id)
