@@ -338,9 +338,8 @@ class UnitOfWork:
         still sees every earlier event's effect: what it finds by key (:meth:`find`, :meth:`row`) is as the earlier
         events left it, and any statement the session executes writes what is pending first (SQLAlchemy autoflushes
         before every statement, a read of columns or a hand-written write as well as a query of mapped objects;
-        the rows of :meth:`add_row` are inserted then too). What reads keep
-        in the session's ``info`` (a deadline, the audit chain's head) is kept current by their writers and lasts
-        as long as the transaction.
+        the rows of :meth:`add_row` are inserted then too). What reads keep in the session's ``info`` (a deadline,
+        the audit chain's head) is kept current by their writers and lasts as long as the transaction.
         """
         self.cause = cause
         self.correlation_id = cause.correlation_id
