@@ -5,7 +5,8 @@
 N ``dossier.submitted`` events of the catalogue (distinct dossiers of the 2021 campaign's units, as intake
 publishes them) are put on the bus first; they wait in the review queue (bound to ``dossier.submitted``) and in
 the audit queue (bound to everything). Then each service's own ``ServiceConsumer``, built by the service's runtime
-as ``thidua worker`` builds it, is started and timed until it has applied all N: review opens a nomination per
+as ``thidua worker`` builds it, is started and, once the broker has it on its queue (the bare pipeline, too, is
+timed from its basic.consume), timed until it has applied all N: review opens a nomination per
 event and emits ``nomination.received`` into its outbox; audit appends each to its hash chain. Each runs twice,
 with batches of one (an event per transaction, as before batching) and with the configured batch, on fresh
 events each time, the two interleaved over ``--rounds`` rounds so that a burst of load on a shared machine hits
@@ -136,9 +137,12 @@ def consume_all(system: System, service: str, count: int, batch: int) -> Applied
     consumer = system.runtimes[service].consumer()
     consumer.batch = min(batch, consumer.prefetch)
     thread = threading.Thread(target=consumer.run_until_stopped, kwargs={"poll_seconds": 0.05}, daemon=True)
-    started = time.perf_counter()
     thread.start()
     try:
+        # Timed from the moment the broker has the consumer on its queue, as the bare pipeline is timed from its
+        # basic.consume: connecting and declaring the topology are a start-up cost, not a rate.
+        wait_until_attached(system, service)
+        started, before = time.perf_counter(), consumer.applied
         progress, moved = 0, time.monotonic()
         while consumer.applied < count:
             if consumer.dead_lettered:
@@ -156,7 +160,17 @@ def consume_all(system: System, service: str, count: int, batch: int) -> Applied
         consumer.connection.release()
     if thread.is_alive():
         raise RuntimeError(f"{service}'s consumer did not stop; it would take the next round's events")
-    return Applied(service, consumer.batch, count, seconds, consumer.batches)
+    return Applied(service, consumer.batch, count - before, seconds, consumer.batches)
+
+
+def wait_until_attached(system: System, service: str) -> None:
+    with Connection(system.settings.broker_url) as connection:
+        channel, queue = connection.default_channel, system.topology.queue_name(service)
+        deadline = time.monotonic() + STALL_SECONDS
+        while not channel.queue_declare(queue, passive=True).consumer_count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service}'s consumer did not attach to its queue")
+            time.sleep(0.001)
 
 
 def stall_report(system: System, service: str, consumer: ServiceConsumer) -> str:
