@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from marshmallow import Schema
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -229,7 +229,7 @@ class UnitOfWork:
         # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
         sa_event.listen(self.session, "before_flush", self._take_changes)
         sa_event.listen(self.session, "transient_to_pending", self._added)
-        sa_event.listen(self.session, "do_orm_execute", lambda state: self._insert_added_rows())
+        sa_event.listen(self.session, "do_orm_execute", self._before_statement)
         return self
 
     def __exit__(
@@ -302,7 +302,8 @@ class UnitOfWork:
     def preload_rows(self, key: sa.Column[Any], values: Collection[Any]) -> None:
         """Read the rows of ``key``'s table whose ``key`` (a unique column) is one of ``values``, in one query, for
         the events of a batch: :meth:`row` then answers for each without asking the database, for the ones not
-        found too, and for the ones :meth:`add_row` adds since."""
+        found too, and for the ones :meth:`add_row` adds since (a statement that writes the table otherwise sends
+        :meth:`row` back to the database)."""
         assert key.table is not None
         rows = self.session.execute(sa.select(key.table).where(key.in_(values))).mappings()
         found = {row[key.name]: row for row in rows}
@@ -411,13 +412,22 @@ class UnitOfWork:
             else [{"event_id": self.cause.id, "type": self.cause.type, "handled_at": now}],
         )
 
+    def _before_statement(self, state: ORMExecuteState) -> None:
+        """Every statement sees the rows :meth:`add_row` added; one that writes a table by hand makes what
+        :meth:`preload_rows` read of that table stale, so :meth:`row` asks the database again."""
+        self._insert_added_rows()
+        if self._known_rows and (state.is_insert or state.is_update or state.is_delete):
+            written = getattr(getattr(state.statement, "table", None), "name", None)
+            for key in [key for key in self._known_rows if key.table is not None and key.table.name == written]:
+                del self._known_rows[key]
+
     def _insert_added_rows(self) -> None:
         added, self._added_rows = self._added_rows, []
         by_table: dict[sa.Table, list[Mapping[str, Any]]] = {}
         for table, values in added:
             by_table.setdefault(table, []).append(values)
         for table, rows in by_table.items():
-            self.session.execute(table.insert(), rows)
+            self.session.connection().execute(table.insert(), rows)  # known already: no statement event
 
     def _insert_pending(self) -> list[Event]:
         """Insert the rows made so far, one INSERT per table, in the order they were made; every event committed
