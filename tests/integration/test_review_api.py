@@ -296,6 +296,11 @@ def dossier_event(
         "documents": [],
         "submitted_at": intake.clock.now(),
     }
+    return clerks_event(intake, type_, dossier_id, unit, payload)
+
+
+def clerks_event(intake: Harness, type_: str, dossier_id: str, unit: str, payload: dict[str, Any]) -> Event:
+    """An event of intake's, moved by the clerk of ``unit``."""
     return Event(
         type=type_,
         version=1,
@@ -691,17 +696,7 @@ def withdrawal_event(intake: Harness, dossier_id: str, unit: str = "tan-phu") ->
         "kind": "collective",
         "round": 1,
     }
-    return Event(
-        type="dossier.withdrawn",
-        version=1,
-        occurred_at=intake.clock.now(),
-        producer="intake",
-        actor=Actor(id=f"unit_clerk-{unit}", name="Nguyễn Văn A", role="unit_clerk", unit=unit),
-        subject=dossier_id,
-        payload=payload,
-        campaign=CAMPAIGN,
-        unit=unit,
-    )
+    return clerks_event(intake, "dossier.withdrawn", dossier_id, unit, payload)
 
 
 def test_a_submission_and_its_withdrawal_in_one_batch_are_applied_in_their_order(intake: Harness) -> None:
@@ -732,26 +727,8 @@ def test_an_early_withdrawal_and_the_late_submission_in_one_batch_open_no_review
 
 
 def test_a_withdrawal_arriving_before_the_submission_keeps_the_dossier_out_of_review(intake: Harness) -> None:
-    withdrawn = {
-        "trigger": "withdraw",
-        "from_state": "submitted",
-        "to_state": "withdrawn",
-        "reason": "Đơn vị rút hồ sơ.",
-        "kind": "collective",
-        "round": 1,
-    }
     submission = dossier_event(intake, "dossier.submitted", "dossier-gone", 1)
-    early = Event(
-        type="dossier.withdrawn",
-        version=1,
-        occurred_at=intake.clock.now(),
-        producer="intake",
-        actor=submission.actor,
-        subject="dossier-gone",
-        payload=withdrawn,
-        campaign=CAMPAIGN,
-        unit="tan-phu",
-    )
+    early = withdrawal_event(intake, "dossier-gone")
     with consumed(intake, "review", 2):
         publish(intake, early)  # the submission was held back for a retry; its withdrawal went ahead of it
         publish(intake, submission)
