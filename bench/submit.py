@@ -37,13 +37,11 @@ from bench.consumer import COUNTS, REPORT
 from bench.processes import Deployment, deployment, free_port, wait_ready
 from bench.rig import latency_summary, load
 from services.simulator.client import ApiError, Client
-from services.simulator.synthetic import document, write_synthetic_campaign
+from services.simulator.synthetic import document_files, write_synthetic_campaign
 from shared.auth import Principal, TokenAuthority
 from shared.campaigns import Campaign
 from shared.clock import LOCAL_TZ, FixedClock
 from shared.migrations import ensure_database
-
-DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
 
 
 @dataclass
@@ -102,10 +100,8 @@ def prepare(system: Deployment, campaign: Campaign, count: int, clients: int) ->
             "self_assessment": COUNTS,
         }
         created, _ = client.call("POST", "/intake/dossiers", token, json_body=body)
-        for kind in DOCUMENT_KINDS:
-            data, filename = document(unit, kind)
-            path = f"/intake/dossiers/{created['id']}/documents/{kind}"
-            client.call("PUT", path, token, files={"file": (filename, data)})
+        files = document_files(unit, campaign)
+        client.call("POST", f"/intake/dossiers/{created['id']}/documents", token, files=files)
         return Prepared(created["id"], token)
 
     with ThreadPoolExecutor(clients) as pool:

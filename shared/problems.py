@@ -35,6 +35,16 @@ class Problem(Exception):
         self.errors = errors
         self.extra = extra
 
+    def about(self, field: str) -> Problem:
+        """The same refusal, said of one field of a request that carried several (e.g. one file of an upload)."""
+        return Problem(
+            self.status,
+            self.code,
+            self.detail,
+            errors={field: [{"code": self.code, "message": self.detail}]},
+            **self.extra,
+        )
+
     def response(self) -> Response:
         body: dict[str, Any] = {
             "type": f"https://thidua.invalid/problems/{self.code}",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, current_app, g, send_file
+from flask import Flask, Response, current_app, g, request, send_file
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from services.intake import handlers, queries
-from services.intake.domain import Dossier
+from services.intake.domain import DocumentVersion, Dossier
 from services.intake.handlers import (
     AttachDocument,
     CreateDossier,
@@ -32,7 +33,7 @@ from services.intake.schemas import (
     Upload,
     Withdrawal,
 )
-from services.intake.storage import DocumentStore, request_class_for, safe_filename
+from services.intake.storage import DocumentStore, StoredDocument, request_class_for, safe_filename
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.db import UnitOfWork
@@ -42,7 +43,19 @@ from shared.service import ServiceRuntime
 
 blueprint = ServiceBlueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
 
-READERS = ("unit_clerk", *STAFF_ROLES)  # a clerk reads their own unit's dossiers, the staff every dossier
+READERS = ("unit_clerk", *STAFF_ROLES)
+MANY_DOCUMENTS = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "description": "One file per document kind, each part named by its kind (e.g. to_trinh).",
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }
+        }
+    },
+}  # a clerk reads their own unit's dossiers, the staff every dossier
 
 
 def setup(app: Flask, runtime: ServiceRuntime) -> None:
@@ -154,10 +167,43 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
             stored = store().keep(upload.stream)
         finally:
             store().discard(upload.stream)
-        command = AttachDocument(dossier.id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
-        document = handlers.attach_document(command, uow)
+        document = _attach(uow, dossier, kind, stored, filename)
         uow.commit()
         return document
+
+
+@blueprint.post("/dossiers/<dossier_id>/documents")
+@requires("unit_clerk")
+@blueprint.doc(requestBody=MANY_DOCUMENTS)
+@blueprint.response(201, DocumentOut(many=True))
+def upload_documents(dossier_id: str) -> Any:
+    """Tải lên nhiều tài liệu một lần: one file per document kind, each part named by its kind; all or none.
+
+    Each file is judged and versioned as a single upload would be; a refusal of any of them (naming its field)
+    keeps none.
+    """
+    # Parsed before the dossier is read, so that no transaction waits on a slow upload; the body may carry one file
+    # of the largest size per kind.
+    request.max_content_length = store().max_bytes * _most_document_kinds() + 1024 * 1024
+    uploads = request.files
+    try:
+        with current_runtime().unit_of_work() as uow:
+            dossier = handlers.clerks_dossier(uow, dossier_id, g.actor)
+            dossier.require_editable("tải tài liệu lên")
+            files = _files_by_kind(uow.campaign(dossier.campaign), uploads, request.form)
+            filenames = {}
+            for kind, upload in files.items():
+                try:
+                    filenames[kind] = safe_filename(upload.filename)
+                except Problem as refused:
+                    raise refused.about(kind) from None
+            stored = store().keep_all({kind: upload.stream for kind, upload in files.items()})
+            documents = [_attach(uow, dossier, kind, kept, filenames[kind]) for kind, kept in stored.items()]
+            uow.commit()
+            return documents
+    finally:
+        for _, upload in uploads.items(multi=True):
+            store().discard(upload.stream)
 
 
 @blueprint.get("/dossiers/<dossier_id>/documents/<kind>")
@@ -233,3 +279,41 @@ def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:
             accepted=kinds,
         )
     return dossier
+
+
+def _attach(uow: UnitOfWork, dossier: Dossier, kind: str, stored: StoredDocument, filename: str) -> DocumentVersion:
+    command = AttachDocument(dossier.id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
+    return handlers.attach_document(command, uow)
+
+
+def _most_document_kinds() -> int:
+    return max((len(campaign.documents) for campaign in current_runtime().campaigns.values()), default=1)
+
+
+def _files_by_kind(
+    campaign: Campaign, uploads: MultiDict[str, FileStorage], form: MultiDict[str, str]
+) -> dict[str, FileStorage]:
+    """The request's files by document kind, in the campaign's order; every field that is not one file of a known
+    kind is refused, all at once."""
+    kinds = [doc.code for doc in campaign.documents]
+    errors: dict[str, list[dict[str, str]]] = {}
+    for field in form:
+        errors[field] = [{"code": "unknown_field", "message": "Chỉ nhận tệp, mỗi tệp mang tên loại tài liệu của nó."}]
+    for field in uploads:
+        if field not in kinds:
+            message = f"Không có loại tài liệu “{field}”; các loại: {', '.join(kinds)}."
+            errors[field] = [{"code": "unknown_document_kind", "message": message}]
+        elif len(uploads.getlist(field)) > 1:
+            errors[field] = [{"code": "duplicate_document", "message": "Mỗi loại tài liệu chỉ nhận một tệp mỗi lần."}]
+    if not uploads and not errors:
+        errors["_schema"] = [{"code": "required", "message": "Hãy chọn ít nhất một tệp, mỗi tệp mang tên loại của nó."}]
+    if errors:
+        raise Problem(
+            400,
+            "validation_failed",
+            "Dữ liệu gửi lên chưa hợp lệ; xem lỗi của từng trường.",
+            errors=errors,
+            location="files",
+            accepted=kinds,
+        )
+    return {kind: uploads[kind] for kind in kinds if kind in uploads}

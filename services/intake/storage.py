@@ -20,7 +20,7 @@ import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO
@@ -389,32 +389,36 @@ class DocumentStore:
         anything but the accepted types; the temporary file is deleted then. Keeping content that is already
         stored just deletes the temporary file.
         """
-        owned = self._own(spool)
-        if owned.closed:
-            raise ValueError(f"{owned!r} is closed: it was already kept, discarded or refused")
+        return self.keep_all({"file": spool})["file"]
+
+    def keep_all(self, spools: Mapping[str, Spool | IO[bytes]]) -> dict[str, StoredDocument]:
+        """Several uploads of one request, by the field each came in: every one is judged before any is stored, so
+        a refusal (as :meth:`keep`'s, naming its field) stores none of them. Every spool is closed either way."""
+        owned = {field: self._own(spool) for field, spool in spools.items()}
         try:
-            if owned.size == 0:
-                raise Problem(400, "document_empty", "Tệp tải lên không có nội dung (0 byte); hãy chọn lại tệp.")
-            owned._sync()
-            content_type = sniff(owned.path)
-            if content_type is None:
-                raise Problem(
-                    415,
-                    "document_type_not_accepted",
-                    f"Chỉ nhận tệp {_ACCEPTED_IN_WORDS}; tệp này {_is(_describe_refused(owned.path))}.",
-                    accepted=list(ACCEPTED_TYPES),
-                )
-            sha256 = owned.sha256
-            target = self.path(sha256)
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                # Two uploads of the same content may race here; both move identical bytes, either wins.
-                os.replace(owned.path, target)
-                owned._mark_kept()
-                _fsync_directory(target.parent)
-            return StoredDocument(sha256=sha256, size=owned.size, content_type=content_type)
+            judged = {}
+            for field, spool in owned.items():
+                if spool.closed:
+                    raise ValueError(f"{spool!r} is closed: it was already kept, discarded or refused")
+                try:
+                    judged[field] = _judge(spool)
+                except Problem as refused:
+                    raise refused.about(field) if len(owned) > 1 else refused from None
+            return {field: self._place(owned[field], content_type) for field, content_type in judged.items()}
         finally:
-            owned.close()
+            for spool in owned.values():
+                spool.close()
+
+    def _place(self, spool: Spool, content_type: str) -> StoredDocument:
+        sha256 = spool.sha256
+        target = self.path(sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Two uploads of the same content may race here; both move identical bytes, either wins.
+            os.replace(spool.path, target)
+            spool._mark_kept()
+            _fsync_directory(target.parent)
+        return StoredDocument(sha256=sha256, size=spool.size, content_type=content_type)
 
     def discard(self, spool: Spool | IO[bytes]) -> None:
         """Delete the spool's temporary file if it is still there; calling it again does nothing."""
@@ -449,6 +453,22 @@ class DocumentStore:
         if spool.path.parent.resolve() != self._tmp.resolve():
             raise ValueError(f"{spool!r} was not spooled by the store at {self.root}")
         return spool
+
+
+def _judge(spool: Spool) -> str:
+    """The content type of the spooled bytes, made durable first; a Problem if they are empty or not accepted."""
+    if spool.size == 0:
+        raise Problem(400, "document_empty", "Tệp tải lên không có nội dung (0 byte); hãy chọn lại tệp.")
+    spool._sync()
+    content_type = sniff(spool.path)
+    if content_type is None:
+        raise Problem(
+            415,
+            "document_type_not_accepted",
+            f"Chỉ nhận tệp {_ACCEPTED_IN_WORDS}; tệp này {_is(_describe_refused(spool.path))}.",
+            accepted=list(ACCEPTED_TYPES),
+        )
+    return content_type
 
 
 def _is(words: str) -> str:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from services.simulator.client import ApiError, Client, wait_for
 from services.simulator.plan import COUNT_FIELDS, Plan, UnitPlan, differs_little, plan_campaign
-from services.simulator.synthetic import document
+from services.simulator.synthetic import document, document_files
 from shared.auth import Principal, TokenAuthority
 from shared.campaigns import Campaign, CouncilMember
 from shared.clock import LOCAL_TZ, write_clock_file
@@ -35,7 +35,6 @@ from shared.clock import LOCAL_TZ, write_clock_file
 T = TypeVar("T")
 
 SERVICES = ("intake", "review", "awards", "audit")
-DOCUMENT_KINDS = ("to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat")
 REVIEW_UNIT, HOME_AFFAIRS_UNIT = "van-hoa-thong-tin", "noi-vu"
 TOKEN_HOURS = 24 * 366  # a token outlives the campaign, whichever clock signed it
 CONFLICT_ATTEMPTS = 20  # tries of one request refused with 409 concurrent_update: its write lost a race
@@ -293,8 +292,9 @@ class _Run:
             self.dossiers[unit.unit] = _Dossiers(collective, individual)
 
     def _upload_all(self, dossier_id: str, unit: str, clerk: str) -> None:
-        for kind in DOCUMENT_KINDS:
-            self._upload(dossier_id, unit, kind, clerk)
+        """The four documents in one request, as a clerk picking them all at once."""
+        files = document_files(unit, self.campaign)
+        self._call("POST", f"/intake/dossiers/{dossier_id}/documents", clerk, files=files)
 
     def _upload(self, dossier_id: str, unit: str, kind: str, clerk: str, version: int = 1) -> None:
         data, filename = document(unit, kind, version)

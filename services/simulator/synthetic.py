@@ -62,6 +62,16 @@ def write_synthetic_campaign(units: int, seed: int, folder: Path) -> tuple[Path,
     return path, load_campaign(path)
 
 
+def document_files(unit: str, campaign: Campaign) -> dict[str, tuple[str, bytes]]:
+    """Every document the campaign asks of ``unit``, as the files of one upload named by their kinds:
+    ``{kind: (filename, bytes)}``."""
+    files = {}
+    for kind in (doc.code for doc in campaign.documents):
+        data, filename = document(unit, kind)
+        files[kind] = (filename, data)
+    return files
+
+
 def document(unit: str, kind: str, version: int = 1) -> tuple[bytes, str]:
     """A small scanned-looking document of ``unit``: the summary list as a PNG, the others as PDF."""
     if kind == "danh_sach_tom_tat":

@@ -91,6 +91,15 @@ class Harness:
             headers=self.headers(unit=unit),
         )
 
+    def upload_many(self, dossier_id: str, files: dict[str, tuple[bytes, str]], unit: str = "hoa-tan"):
+        """One request carrying several files, each part named by its field (a document kind)."""
+        return self.client.post(
+            f"/intake/dossiers/{dossier_id}/documents",
+            data={field: (io.BytesIO(data), filename) for field, (data, filename) in files.items()},
+            content_type="multipart/form-data",
+            headers=self.headers(unit=unit),
+        )
+
     def complete_dossier(self, kind: str = "collective", unit: str = "hoa-tan") -> dict[str, Any]:
         """A draft with everything a submission needs."""
         body = {"report": COMPLETE_REPORT, "self_assessment": COMPLETE_COUNTS}

@@ -697,6 +697,121 @@ def test_a_refused_replacement_never_replaces_the_good_document(intake: Harness)
     assert (fetched.mimetype, fetched.data) == ("application/pdf", PDF)
 
 
+def test_several_documents_go_up_in_one_request_each_versioned_and_announced_as_a_single_upload_would_be(
+    intake: Harness,
+) -> None:
+    dossier_id = intake.create()["id"]
+    ok(intake.upload(dossier_id, "bien_ban", PDF, "bien-ban-cu.pdf"), 201)
+
+    stored = ok(
+        intake.upload_many(dossier_id, {"bien_ban": (PNG, "bien-ban.png"), "to_trinh": (PDF, "to-trinh.pdf")}), 201
+    )
+
+    # In the campaign's order of kinds, whatever the request's order; a replaced kind takes its next version.
+    assert [(d["kind"], d["version"], d["content_type"], d["filename"]) for d in stored] == [
+        ("to_trinh", 1, "application/pdf", "to-trinh.pdf"),
+        ("bien_ban", 2, "image/png", "bien-ban.png"),
+    ]
+    dossier = intake.get(dossier_id)
+    assert {d["kind"]: d["version"] for d in dossier["documents"]} == {"to_trinh": 1, "bien_ban": 2}
+    assert [m["item"] for m in dossier["missing"] if m["item"] in DOCUMENT_KINDS] == [
+        "bao_cao_thanh_tich",
+        "danh_sach_tom_tat",
+    ]
+    assert (download(intake, dossier_id, "bien_ban").data, download(intake, dossier_id, "bien_ban", 1).data) == (
+        PNG,
+        PDF,
+    )
+    uploaded = intake.wait_for_event("dossier.document_uploaded", 3)
+    assert [(e["payload"]["kind"], e["payload"]["version"]) for e in uploaded] == [
+        ("bien_ban", 1),
+        ("to_trinh", 1),
+        ("bien_ban", 2),
+    ]
+
+
+def test_the_four_documents_at_their_largest_go_up_in_one_request(
+    stack: Stack, clock: FixedClock, tmp_path: Path
+) -> None:
+    limit = 600_000  # four of them pass the limit of a request carrying one file
+    with running_system(stack, clock, tmp_path, max_upload_bytes=limit) as intake:
+        dossier_id = intake.create()["id"]
+
+        stored = ok(
+            intake.upload_many(dossier_id, {k: (PDF.ljust(limit, b" "), f"{k}.pdf") for k in DOCUMENT_KINDS}), 201
+        )
+
+        assert [(d["kind"], d["size"]) for d in stored] == [(kind, limit) for kind in DOCUMENT_KINDS]
+        assert not [m for m in intake.get(dossier_id)["missing"] if m["item"] in DOCUMENT_KINDS]
+
+
+def test_one_refused_file_keeps_none_of_the_request_and_is_named(small_uploads: Harness) -> None:
+    intake = small_uploads
+    dossier_id = intake.create()["id"]
+    refusals = {
+        "document_type_not_accepted": (415, {"bien_ban": (EXE, "bien-ban.pdf")}),
+        "document_empty": (400, {"bien_ban": (b"", "bien-ban.pdf")}),
+        "unsafe_filename": (400, {"bien_ban": (PDF, "../bien-ban.pdf")}),
+    }
+
+    with leaves_no_file(intake):
+        answers = {
+            code: intake.upload_many(dossier_id, {"to_trinh": (PDF, "to-trinh.pdf"), **bad})
+            for code, (_, bad) in refusals.items()
+        }
+        too_large = intake.upload_many(
+            dossier_id, {"to_trinh": (PDF, "to-trinh.pdf"), "bien_ban": (PDF.ljust(4097, b" "), "bien-ban.pdf")}
+        )
+
+    for code, (status, _) in refusals.items():
+        assert problem(answers[code], status, code)["errors"]["bien_ban"][0]["code"] == code
+    problem(too_large, 413, "document_too_large")
+    assert intake.get(dossier_id)["document_history"] == []
+    assert not list((intake.system.settings.documents_dir / "tmp").iterdir())
+
+
+def test_a_request_of_unknown_kinds_twice_sent_kinds_or_no_file_is_refused_field_by_field(intake: Harness) -> None:
+    dossier_id = intake.create()["id"]
+    path = f"{DOSSIERS}/{dossier_id}/documents"
+
+    with leaves_no_file(intake):
+        unknown = intake.upload_many(dossier_id, {"to_trinh": (PDF, "a.pdf"), "ho_chieu": (PDF, "b.pdf")})
+        twice = intake.client.post(
+            path,
+            data={"to_trinh": [(io.BytesIO(PDF), "a.pdf"), (io.BytesIO(PNG), "b.png")], "note": "xin nhận"},
+            content_type="multipart/form-data",
+            headers=intake.headers(),
+        )
+        empty = intake.client.post(path, data={}, content_type="multipart/form-data", headers=intake.headers())
+
+    assert field_errors(unknown) == {"ho_chieu": ["unknown_document_kind"]}
+    assert unknown.get_json()["accepted"] == list(DOCUMENT_KINDS)
+    assert field_errors(twice) == {"to_trinh": ["duplicate_document"], "note": ["unknown_field"]}
+    assert field_errors(empty) == {"_schema": ["required"]}
+    assert intake.get(dossier_id)["document_history"] == []
+
+
+def test_nobody_but_the_units_clerk_uploads_and_only_to_an_editable_dossier(intake: Harness) -> None:
+    dossier_id = intake.create()["id"]
+    files = {"to_trinh": (PDF, "to-trinh.pdf")}
+
+    with leaves_no_file(intake):
+        neighbour = intake.upload_many(dossier_id, files, unit=NEIGHBOUR)
+        reviewer = intake.client.post(
+            f"{DOSSIERS}/{dossier_id}/documents",
+            data={"to_trinh": (io.BytesIO(PDF), "a.pdf")},
+            content_type="multipart/form-data",
+            headers=staff(intake),
+        )
+    problem(neighbour, 404, "dossier_not_found")
+    assert reviewer.status_code == 403
+    submitted_id = submitted(intake, unit=NEIGHBOUR)
+    with leaves_no_file(intake):
+        late = intake.upload_many(submitted_id, {"to_trinh": (PNG, "moi.png")}, unit=NEIGHBOUR)
+    problem(late, 409, "dossier_not_editable")
+    assert intake.get(dossier_id)["document_history"] == []
+
+
 def test_staff_download_a_units_document_and_another_units_clerk_cannot(intake: Harness) -> None:
     dossier_id = intake.create()["id"]
     ok(intake.upload(dossier_id, "bien_ban", PNG, "bien-ban.png"), 201)
