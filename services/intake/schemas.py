@@ -186,6 +186,7 @@ class DossierSummary(Schema):
     nominee_name = fields.String(allow_none=True)
     updated_at = fields.AwareDateTime()
     submitted_at = fields.AwareDateTime(allow_none=True)
+    outcome = fields.Nested(RecordedOutcome, allow_none=True)  # the award or the reason there is none, once decided
 
 
 class _MissingOut(Schema):
@@ -223,6 +224,5 @@ class DossierOut(DossierSummary):
     missing = fields.List(fields.Nested(_MissingOut))
     deadline = fields.Nested(_DeadlineOut, allow_none=True)
     return_reasons = fields.List(fields.Nested(ReturnReason), allow_none=True)
-    outcome = fields.Nested(RecordedOutcome, allow_none=True)
     history = fields.List(fields.Nested(_HistoryOut))
     created_at = fields.AwareDateTime()

@@ -498,8 +498,8 @@ class _Run:
         return {"rows": rows, "total": listed["total"], "total_words": listed["total_words"]}
 
     def _outcomes(self, decided: int) -> tuple[DossierOutcome, ...]:
-        """Wait until intake shows every dossier the decision decided its outcome, then read every dossier as its
-        unit sees it."""
+        """Wait until intake shows every dossier the decision decided its outcome, then read every dossier's state and
+        outcome from intake's list."""
         self._wait(
             lambda: (
                 self._total("/intake/dossiers", "awarded") + self._total("/intake/dossiers", "not_awarded") >= decided
@@ -508,18 +508,9 @@ class _Run:
             f"intake to show the outcome of the {decided} dossiers the decision decided",
         )
         auditor = self._person("auditor", None, "Trần Văn B")
-        summaries = list(self.client.pages("/intake/dossiers", auditor, campaign=self.code))
-        outcomes: dict[str, Mapping[str, Any]] = {}
-
-        def read(summary: Mapping[str, Any]) -> None:  # by the pool's clients, as each unit reads its own
-            dossier = self._get(f"/intake/dossiers/{summary['id']}", self._clerk(summary["unit"]))
-            with self._lock:
-                outcomes[summary["id"]] = dossier["outcome"] or {}
-
-        self._each("read outcomes", [s for s in summaries if s["state"] in ("awarded", "not_awarded")], read)
         found = []
-        for summary in summaries:
-            outcome = outcomes.get(summary["id"], {})
+        for summary in self.client.pages("/intake/dossiers", auditor, campaign=self.code):
+            outcome = summary["outcome"] or {}
             found.append(
                 DossierOutcome(
                     summary["id"],

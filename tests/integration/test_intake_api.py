@@ -1171,6 +1171,8 @@ def test_an_award_shows_the_dossier_awarded_with_its_outcome(intake: Harness) ->
     last = dossier["history"][-1]
     assert (last["trigger"], last["actor"]["id"], last["actor"]["role"]) == ("award", CHAIR.id, "council_chair")
     assert (dossier["state_name"], dossier["allowed_actions"]) == ("được khen thưởng", [])
+    listed = {d["id"]: d for d in ok(listing(intake, f"?campaign={CAMPAIGN}")) + ok(listing(intake, "", **STAFF))}
+    assert listed[dossier_id]["outcome"] == dossier["outcome"], "the unit's list and the staff's show it too"
 
 
 def test_a_refusal_shows_the_dossier_not_awarded_with_the_reason(intake: Harness) -> None:
@@ -1180,6 +1182,9 @@ def test_a_refusal_shows_the_dossier_not_awarded_with_the_reason(intake: Harness
 
     dossier = intake.wait_for_state(dossier_id, "not_awarded")
     assert (dossier["outcome"]["granted"], dossier["outcome"]["reason"]) == (False, "Không đạt chỉ tiêu 60%.")
+    draft = intake.create()["id"]
+    listed = {d["id"]: d["outcome"] for d in ok(listing(intake, "", **STAFF))}
+    assert listed == {dossier_id: dossier["outcome"], draft: None}
     assert (dossier["history"][-1]["trigger"], dossier["history"][-1]["reason"]) == (
         "refuse",
         "Không đạt chỉ tiêu 60%.",
