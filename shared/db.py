@@ -225,11 +225,7 @@ class UnitOfWork:
         self._changes: list[StateChange] = []
         self._known, self._known_rows, self._added_rows = {}, {}, []
         self.committed = False
-        # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
-        # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
-        sa_event.listen(self.session, "before_flush", self._take_changes)
-        sa_event.listen(self.session, "transient_to_pending", self._added)
-        sa_event.listen(self.session, "do_orm_execute", self._before_statement)
+        self.session.info[_UNIT_OF_WORK] = self  # the session's events (below the class) come back here
         return self
 
     def __exit__(
@@ -240,6 +236,7 @@ class UnitOfWork:
         if not self.committed:
             self.session.rollback()
         self.session.close()
+        del self.session.info[_UNIT_OF_WORK]
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -346,7 +343,7 @@ class UnitOfWork:
         self.correlation_id = cause.correlation_id
         try:
             yield
-            self._take_changes(self.session, None, None)
+            self._take_changes(self.session)
             self._pending.append(self._rows(flush=False))
         finally:
             self.cause = None
@@ -444,12 +441,12 @@ class UnitOfWork:
         self._written.extend(event for made in pending for event in made.events)
         return list(self._written)
 
-    def _added(self, session: Session, obj: Any) -> None:
+    def _added(self, obj: Any) -> None:
         key = (type(obj), _identity(obj))
         if key in self._known:
             self._known[key] = obj
 
-    def _take_changes(self, session: Session, flush_context: Any, instances: Any) -> None:
+    def _take_changes(self, session: Session) -> None:
         for obj in list(session.new) + list(session.dirty):
             if isinstance(obj, Aggregate):
                 self._changes.extend(obj.pull_changes())
@@ -504,3 +501,32 @@ def _transition_row(change: StateChange, event_id: str) -> dict[str, Any]:
         "occurred_at": change.at,
         "event_id": event_id,
     }
+
+
+# The session events a unit of work follows, listened to once for every session rather than for each one it opens (a
+# listener added to one session costs more than a small request's query). A session outside a unit of work (a
+# read-only query's) has none in its ``info`` and is left alone.
+_UNIT_OF_WORK = "thidua.unit_of_work"
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    # A flushed object is clean, and the session then holds it only weakly: take its changes at every flush
+    # (autoflush included), or an aggregate the handler no longer refers to could vanish with them.
+    uow = session.info.get(_UNIT_OF_WORK)
+    if uow is not None:
+        uow._take_changes(session)
+
+
+@sa_event.listens_for(Session, "transient_to_pending")
+def _transient_to_pending(session: Session, obj: Any) -> None:
+    uow = session.info.get(_UNIT_OF_WORK)
+    if uow is not None:
+        uow._added(obj)
+
+
+@sa_event.listens_for(Session, "do_orm_execute")
+def _do_orm_execute(state: ORMExecuteState) -> None:
+    uow = state.session.info.get(_UNIT_OF_WORK)
+    if uow is not None:
+        uow._before_statement(state)
