@@ -65,19 +65,20 @@ def official_counts(session: Session, campaign: str) -> dict[str, dict[str, int]
 
 def official_counts_of(session: Session, campaign: str, unit: str) -> dict[str, int] | None:
     """One unit's figures in force, in one query: a nomination's view and step never read the whole campaign's."""
-    newest = (
-        sa.select(figure_imports.c.id)
-        .where(figure_imports.c.campaign == campaign)
-        .order_by(figure_imports.c.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        sa.select(*(figures.c[field] for field in COUNT_FIELDS)).where(
-            figures.c.import_id == newest, figures.c.unit == unit
-        )
-    ).first()
+    row = session.execute(_OFFICIAL_COUNTS_OF, {"campaign": campaign, "unit": unit}).first()
     return None if row is None else dict(row._mapping)
+
+
+# Built once, so that SQLAlchemy finds it compiled in its cache instead of building it for every nomination shown.
+_OFFICIAL_COUNTS_OF = sa.select(*(figures.c[field] for field in COUNT_FIELDS)).where(
+    figures.c.import_id
+    == sa.select(figure_imports.c.id)
+    .where(figure_imports.c.campaign == sa.bindparam("campaign"))
+    .order_by(figure_imports.c.seq.desc())
+    .limit(1)
+    .scalar_subquery(),
+    figures.c.unit == sa.bindparam("unit"),
+)
 
 
 def imports(session: Session, campaign: str) -> list[dict[str, Any]]:
@@ -194,10 +195,7 @@ def _decision(decision: Any) -> dict[str, Any]:
 
 
 def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
-    transitions = bus.transitions
-    rows = session.execute(
-        sa.select(transitions).where(transitions.c.subject_id == subject_id).order_by(transitions.c.id)
-    ).mappings()
+    rows = session.execute(_HISTORY, {"subject_id": subject_id}).mappings()
     return [
         {
             "trigger": row["trigger"],
@@ -209,6 +207,13 @@ def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+_HISTORY = (
+    sa.select(bus.transitions)
+    .where(bus.transitions.c.subject_id == sa.bindparam("subject_id"))
+    .order_by(bus.transitions.c.id)
+)  # built once, as _OFFICIAL_COUNTS_OF
 
 
 # -- ranking, summary, proposal ------------------------------------------------------------------------------
