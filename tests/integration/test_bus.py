@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -250,6 +252,28 @@ def test_events_waiting_in_the_queue_are_applied_in_batches_each_once_and_in_ord
     assert [bus.closings(t) for t in ("T1", "T2", "T3", "T4")] == [2, 1, 1, 1]
     assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 6
     assert bus.queued(bus.topology.queue_name("receiver")) == 0, "every message acknowledged"
+
+
+def test_a_lingering_subscription_gathers_events_that_trickle_in_into_one_batch(bus: Probe) -> None:
+    lingering = bus.receiver.consumer()
+    lingering.subscription = replace(lingering.subscription, linger_seconds=2.0)
+    with consuming(lingering) as consumer:
+        for title in ("T1", "T2", "T3"):
+            bus.open_and_close(title)
+            bus.sender.relay.publish_pending()
+            time.sleep(0.05)  # far longer than a batch waits for a message already on its way
+        wait_until(lambda: consumer.applied == 3, what="three events")
+    assert (consumer.batches, consumer.largest_batch) == (1, 3)
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+
+
+def test_without_lingering_events_that_trickle_in_are_applied_as_they_come(bus: Probe) -> None:
+    with consuming(bus.receiver.consumer()) as consumer:
+        for sent, title in enumerate(("T1", "T2", "T3"), start=1):
+            bus.open_and_close(title)
+            bus.sender.relay.publish_pending()
+            wait_until(lambda n=sent: consumer.applied == n, what=f"{title} applied before the next is sent")
+    assert (consumer.batches, consumer.largest_batch) == (3, 1)
 
 
 def test_the_same_event_twice_in_one_batch_is_applied_once(bus: Probe) -> None:
