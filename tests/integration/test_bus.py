@@ -10,6 +10,7 @@ import contextlib
 import json
 import threading
 import time
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -364,6 +365,35 @@ def test_rows_added_in_a_batch_are_found_at_once_and_seen_by_every_statement(bus
         uow.commit()
     assert seen == ["T0", "T1"], "a statement inserts what was added before it runs"
     assert [bus.closings(t) for t in ("T0", "T1", "T2")] == [3, 1, 2]
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)  # PostgreSQL's plans; SQLite plans every time
+def test_the_inbox_is_read_by_its_key_however_small_it_was_when_the_lookup_was_first_planned(bus: Probe) -> None:
+    """A consumer's inbox lookup, run often while the inbox is nearly empty, is prepared and planned then; once the
+    inbox has grown, it must still read the index, not scan the whole table (autovacuum is off on this machine, so
+    no new statistics come to change the plan)."""
+    inbox = probe.RECEIVER.tables.inbox
+    row = {"type": "ticket.closed", "handled_at": datetime(2021, 12, 1, tzinfo=UTC)}
+
+    def lookup(conn: sa.Connection) -> None:  # the inbox read of a batch of two events, by ids never seen
+        ids = [str(uuid.uuid4()), str(uuid.uuid4())]
+        assert conn.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))).all() == []
+
+    with bus.receiver.engine.connect() as conn:
+        conn.execute(inbox.insert(), [{**row, "event_id": f"early-{n}"} for n in range(20)])
+        conn.commit()
+        for _ in range(30):  # psycopg prepares it after 5 runs; PostgreSQL settles on a plan after 5 more
+            lookup(conn)
+            conn.commit()
+        conn.execute(inbox.insert(), [{**row, "event_id": f"later-{n}"} for n in range(20_000)])
+        conn.commit()
+
+        for _ in range(3):
+            lookup(conn)
+        scans = conn.execute(
+            sa.text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'inbox'")
+        ).one()
+    assert (scans.seq_scan, scans.idx_scan > 0) == (0, True)
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
