@@ -194,8 +194,9 @@ def _decision(decision: Any) -> dict[str, Any]:
     }
 
 
-def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
-    rows = session.execute(_HISTORY, {"subject_id": subject_id}).mappings()
+def history(session: Session, nomination_id: str) -> list[dict[str, Any]]:
+    """Every move of the nomination, oldest first; read by the transitions' index (subject type, then id)."""
+    rows = session.execute(_HISTORY, {"nomination_id": nomination_id}).mappings()
     return [
         {
             "trigger": row["trigger"],
@@ -211,7 +212,10 @@ def history(session: Session, subject_id: str) -> list[dict[str, Any]]:
 
 _HISTORY = (
     sa.select(bus.transitions)
-    .where(bus.transitions.c.subject_id == sa.bindparam("subject_id"))
+    .where(
+        bus.transitions.c.subject_type == Nomination.subject_type,
+        bus.transitions.c.subject_id == sa.bindparam("nomination_id"),
+    )
     .order_by(bus.transitions.c.id)
 )  # built once, as _OFFICIAL_COUNTS_OF
 
