@@ -35,7 +35,7 @@ from kombu.mixins import ConsumerMixin
 
 from shared.bus import PUBLISH_TIMEOUT, Topology, connect
 from shared.clock import Clock
-from shared.db import UnitOfWork, database_unreachable
+from shared.db import UnitOfWork, database_unreachable, plan_afresh
 from shared.events import Catalogue, Event, InvalidEvent
 
 log = logging.getLogger(__name__)
@@ -231,6 +231,7 @@ class ServiceConsumer(ConsumerMixin):
         (delivered twice) is known from that, as its inbox row is only written at the commit."""
         outcomes: list[bool] = []
         with self.unit_of_work(None) as uow:
+            plan_afresh(uow.session)
             handled = uow.handled_among(events)
             if self.subscription.prepare is not None:
                 self.subscription.prepare([event for event in events if event.id not in handled], uow)
@@ -252,6 +253,7 @@ class ServiceConsumer(ConsumerMixin):
         handler = self.subscription.handler_for(event.type)
         assert handler is not None
         with self.unit_of_work(event) as uow:
+            plan_afresh(uow.session)
             if uow.already_handled(event):
                 return False
             handler(event, uow)

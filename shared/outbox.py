@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 
 from shared.bus import BatchPublisher, Topology
 from shared.clock import Clock
+from shared.db import plan_afresh
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class OutboxRelay:
         """Publish one batch of unsent events in order; return how many were sent."""
         conn = self._database()
         with conn.begin():
+            plan_afresh(conn)
             # Marked sent as they are claimed, in a transaction that commits only after the broker's confirm: a
             # refusal, the timeout or a crash rolls the mark back, and the rows are sent again.
             claimed = conn.execute(self._claim, {"sent_at": self.clock.now()}).all()

@@ -10,6 +10,4 @@ events instead of one or two.
 from services.audit import handlers
 from shared.consumer import Subscription
 
-SUBSCRIPTION = Subscription(
-    handlers={}, fallback=handlers.record, prepare=handlers.prepare_batch, linger_seconds=0.1
-)
+SUBSCRIPTION = Subscription(handlers={}, fallback=handlers.record, prepare=handlers.prepare_batch, linger_seconds=0.1)

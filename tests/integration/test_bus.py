@@ -13,12 +13,13 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from kombu import Producer
 
-from shared.db import ConcurrentUpdate
+from shared.db import PLAN_AFRESH, ConcurrentUpdate, plan_afresh
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.events import Event, InvalidEvent
 from shared.statemachine import IllegalTransition
@@ -368,32 +369,64 @@ def test_rows_added_in_a_batch_are_found_at_once_and_seen_by_every_statement(bus
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # PostgreSQL's plans; SQLite plans every time
-def test_the_inbox_is_read_by_its_key_however_small_it_was_when_the_lookup_was_first_planned(bus: Probe) -> None:
-    """A consumer's inbox lookup, run often while the inbox is nearly empty, is prepared and planned then; once the
-    inbox has grown, it must still read the index, not scan the whole table (autovacuum is off on this machine, so
-    no new statistics come to change the plan)."""
+def test_a_consumers_inbox_is_read_by_its_key_however_small_it_was_when_the_lookup_was_first_planned(
+    bus: Probe,
+) -> None:
+    """The inbox lookup of a consumer's batch, run often while the inbox is nearly empty, is prepared and planned
+    then; once the inbox has grown, a batch must still read it by its index, not scan the whole table (autovacuum
+    is off on this machine, so no new statistics come to change the plan)."""
     inbox = probe.RECEIVER.tables.inbox
     row = {"type": "ticket.closed", "handled_at": datetime(2021, 12, 1, tzinfo=UTC)}
 
-    def lookup(conn: sa.Connection) -> None:  # the inbox read of a batch of two events, by ids never seen
+    def batch(conn: sa.Connection, afresh: bool) -> None:  # the inbox read of a batch of two events never seen
+        if afresh:
+            plan_afresh(conn)
         ids = [str(uuid.uuid4()), str(uuid.uuid4())]
         assert conn.execute(sa.select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))).all() == []
 
-    with bus.receiver.engine.connect() as conn:
-        conn.execute(inbox.insert(), [{**row, "event_id": f"early-{n}"} for n in range(20)])
-        conn.commit()
-        for _ in range(30):  # psycopg prepares it after 5 runs; PostgreSQL settles on a plan after 5 more
-            lookup(conn)
+    def scans_of_a_late_batch(afresh: bool) -> tuple[int, int]:
+        with bus.receiver.engine.connect() as conn:
+            conn.execute(sa.text("TRUNCATE inbox"))  # back to an empty file: nearly empty, as a new service
+            conn.execute(inbox.insert(), [{**row, "event_id": f"early-{n}"} for n in range(20)])
             conn.commit()
-        conn.execute(inbox.insert(), [{**row, "event_id": f"later-{n}"} for n in range(20_000)])
-        conn.commit()
+            for _ in range(30):  # psycopg prepares it after 5 runs; PostgreSQL settles on a plan after 5 more
+                batch(conn, afresh)
+                conn.commit()
+            conn.execute(inbox.insert(), [{**row, "event_id": f"later-{n}"} for n in range(20_000)])
+            conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))  # the counts below are the batch's alone
+            conn.commit()
+            batch(conn, afresh)
+            scans = conn.execute(
+                sa.text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'inbox'")
+            ).one()
+            conn.invalidate()  # its prepared statements go with it
+        return scans.seq_scan, scans.idx_scan
 
-        for _ in range(3):
-            lookup(conn)
-        scans = conn.execute(
-            sa.text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables WHERE relname = 'inbox'")
-        ).one()
-    assert (scans.seq_scan, scans.idx_scan > 0) == (0, True)
+    assert scans_of_a_late_batch(afresh=True) == (0, 2), "read by its key"
+    assert scans_of_a_late_batch(afresh=False)[0] == 1, "what the consumer guards against: a scan of it all"
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite plans every statement anyway
+def test_consumers_and_relays_plan_their_statements_afresh_in_every_transaction(bus: Probe) -> None:
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(bus.receiver.engine, "before_cursor_execute", seen)
+    sa.event.listen(bus.sender.engine, "before_cursor_execute", seen)
+    try:
+        bus.open_and_close("T1")
+        bus.sender.relay.publish_pending()
+        with consuming(bus.receiver.consumer()) as consumer:
+            wait_until(lambda: consumer.applied == 1, what="the closing applied")
+    finally:
+        sa.event.remove(bus.receiver.engine, "before_cursor_execute", seen)
+        sa.event.remove(bus.sender.engine, "before_cursor_execute", seen)
+    afresh = [n for n, statement in enumerate(statements) if statement == str(PLAN_AFRESH)]
+    claim = next(n for n, statement in enumerate(statements) if statement.startswith("UPDATE outbox"))
+    inbox_read = next(n for n, statement in enumerate(statements) if "FROM inbox" in statement)
+    assert [n + 1 for n in afresh] == [claim, inbox_read], "each the first statement of its transaction"
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
