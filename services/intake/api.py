@@ -43,7 +43,7 @@ from shared.service import ServiceRuntime
 
 blueprint = ServiceBlueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
 
-READERS = ("unit_clerk", *STAFF_ROLES)
+READERS = ("unit_clerk", *STAFF_ROLES)  # a clerk reads their own unit's dossiers, the staff every dossier
 MANY_DOCUMENTS = {
     "required": True,
     "content": {
@@ -55,7 +55,7 @@ MANY_DOCUMENTS = {
             }
         }
     },
-}  # a clerk reads their own unit's dossiers, the staff every dossier
+}
 
 
 def setup(app: Flask, runtime: ServiceRuntime) -> None:

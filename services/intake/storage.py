@@ -386,14 +386,15 @@ class DocumentStore:
         """Judge the spooled bytes and store them at their content address; the spool is closed either way.
 
         Raises Problem 400 ``document_empty`` for an empty upload and 415 ``document_type_not_accepted`` for
-        anything but the accepted types; the temporary file is deleted then. Keeping content that is already
-        stored just deletes the temporary file.
+        anything but the accepted types (said of the field ``file``); the temporary file is deleted then. Keeping
+        content that is already stored just deletes the temporary file.
         """
         return self.keep_all({"file": spool})["file"]
 
     def keep_all(self, spools: Mapping[str, Spool | IO[bytes]]) -> dict[str, StoredDocument]:
         """Several uploads of one request, by the field each came in: every one is judged before any is stored, so
-        a refusal (as :meth:`keep`'s, naming its field) stores none of them. Every spool is closed either way."""
+        a refusal (as :meth:`keep`'s, naming its field in ``errors``) stores none of them. Every spool is closed
+        either way."""
         owned = {field: self._own(spool) for field, spool in spools.items()}
         try:
             judged = {}
@@ -403,7 +404,7 @@ class DocumentStore:
                 try:
                     judged[field] = _judge(spool)
                 except Problem as refused:
-                    raise refused.about(field) if len(owned) > 1 else refused from None
+                    raise refused.about(field) from None
             return {field: self._place(owned[field], content_type) for field, content_type in judged.items()}
         finally:
             for spool in owned.values():

@@ -765,6 +765,10 @@ def test_one_refused_file_keeps_none_of_the_request_and_is_named(small_uploads: 
 
     for code, (status, _) in refusals.items():
         assert problem(answers[code], status, code)["errors"]["bien_ban"][0]["code"] == code
+    alone = intake.upload_many(dossier_id, {"bien_ban": (EXE, "bien-ban.pdf")})
+    assert problem(alone, 415, "document_type_not_accepted")["errors"] == {
+        "bien_ban": [{"code": "document_type_not_accepted", "message": alone.get_json()["detail"]}]
+    }, "a request of one file names it too"
     problem(too_large, 413, "document_too_large")
     assert intake.get(dossier_id)["document_history"] == []
     assert not list((intake.system.settings.documents_dir / "tmp").iterdir())
