@@ -292,7 +292,7 @@ class _Run:
             self.dossiers[unit.unit] = _Dossiers(collective, individual)
 
     def _upload_all(self, dossier_id: str, unit: str, clerk: str) -> None:
-        """The four documents in one request, as a clerk picking them all at once."""
+        """Every document the dossier needs in one request, as a clerk picking them all at once."""
         files = document_files(unit, self.campaign)
         self._call("POST", f"/intake/dossiers/{dossier_id}/documents", clerk, files=files)
 
