@@ -38,7 +38,7 @@ from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
-from shared.problems import Problem
+from shared.problems import FieldMessage, Problem, validation_problem
 from shared.service import ServiceRuntime
 
 blueprint = ServiceBlueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
@@ -275,7 +275,7 @@ def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:
         raise Problem(
             404,
             "unknown_document_kind",
-            f"Không có loại tài liệu “{kind}”; các loại: {', '.join(kinds)}.",
+            _unknown_kind(kind, kinds),
             accepted=kinds,
         )
     return dossier
@@ -296,24 +296,22 @@ def _files_by_kind(
     """The request's files by document kind, in the campaign's order; every field that is not one file of a known
     kind is refused, all at once."""
     kinds = [doc.code for doc in campaign.documents]
-    errors: dict[str, list[dict[str, str]]] = {}
+    errors: dict[str, list[FieldMessage]] = {}
     for field in form:
-        errors[field] = [{"code": "unknown_field", "message": "Chỉ nhận tệp, mỗi tệp mang tên loại tài liệu của nó."}]
+        errors[field] = [FieldMessage("unknown_field", "Chỉ nhận tệp, mỗi tệp mang tên loại tài liệu của nó.")]
     for field in uploads:
         if field not in kinds:
-            message = f"Không có loại tài liệu “{field}”; các loại: {', '.join(kinds)}."
-            errors[field] = [{"code": "unknown_document_kind", "message": message}]
+            errors[field] = [FieldMessage("unknown_document_kind", _unknown_kind(field, kinds))]
         elif len(uploads.getlist(field)) > 1:
-            errors[field] = [{"code": "duplicate_document", "message": "Mỗi loại tài liệu chỉ nhận một tệp mỗi lần."}]
+            errors[field] = [FieldMessage("duplicate_document", "Mỗi loại tài liệu chỉ nhận một tệp mỗi lần.")]
     if not uploads and not errors:
-        errors["_schema"] = [{"code": "required", "message": "Hãy chọn ít nhất một tệp, mỗi tệp mang tên loại của nó."}]
+        errors["_schema"] = [FieldMessage("required", "Hãy chọn ít nhất một tệp, mỗi tệp mang tên loại của nó.")]
     if errors:
-        raise Problem(
-            400,
-            "validation_failed",
-            "Dữ liệu gửi lên chưa hợp lệ; xem lỗi của từng trường.",
-            errors=errors,
-            location="files",
-            accepted=kinds,
-        )
+        refused = validation_problem(errors, location="files")
+        refused.extra["accepted"] = kinds
+        raise refused
     return {kind: uploads[kind] for kind in kinds if kind in uploads}
+
+
+def _unknown_kind(kind: str, kinds: list[str]) -> str:
+    return f"Không có loại tài liệu “{kind}”; các loại: {', '.join(kinds)}."

@@ -426,7 +426,7 @@ def test_consumers_and_relays_plan_their_statements_afresh_in_every_transaction(
     afresh = [n for n, statement in enumerate(statements) if statement == str(PLAN_AFRESH)]
     claim = next(n for n, statement in enumerate(statements) if statement.startswith("UPDATE outbox"))
     inbox_read = next(n for n, statement in enumerate(statements) if "FROM inbox" in statement)
-    assert [n + 1 for n in afresh] == [claim, inbox_read], "each the first statement of its transaction"
+    assert [n + 1 for n in afresh] == [claim, inbox_read], "each just before the first statement of its transaction"
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
