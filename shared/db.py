@@ -169,7 +169,15 @@ def bus_tables(metadata: sa.MetaData) -> BusTables:
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("published_at", UtcDateTime()),
-        sa.Index("ix_outbox_unpublished", "published_at", "seq"),
+        # The relay claims the oldest unsent rows. An index of the unsent alone hands them over in order, reading
+        # only those. From one on (published_at, seq) PostgreSQL cannot take the order for ``IS NULL``, so it fetched
+        # every row that index held as unsent (every version of a row ever unsent, until a vacuum) and sorted them.
+        sa.Index(
+            "ix_outbox_unsent",
+            "seq",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
     )
     inbox = sa.Table(
         "inbox",

@@ -22,6 +22,7 @@ from kombu import Producer
 from shared.db import PLAN_AFRESH, ConcurrentUpdate, plan_afresh
 from shared.deadletters import list_dead_letters, replay_dead_letters
 from shared.events import Event, InvalidEvent
+from shared.outbox import SCAN_IN_ORDER
 from shared.statemachine import IllegalTransition
 from tests import probe
 from tests.probe import Probe
@@ -407,7 +408,9 @@ def test_a_consumers_inbox_is_read_by_its_key_however_small_it_was_when_the_look
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite plans every statement anyway
-def test_consumers_and_relays_plan_their_statements_afresh_in_every_transaction(bus: Probe) -> None:
+def test_consumers_and_relays_plan_their_statements_afresh_in_every_transaction_and_the_relay_reads_in_order(
+    bus: Probe,
+) -> None:
     statements: list[str] = []
 
     def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -426,7 +429,53 @@ def test_consumers_and_relays_plan_their_statements_afresh_in_every_transaction(
     afresh = [n for n, statement in enumerate(statements) if statement == str(PLAN_AFRESH)]
     claim = next(n for n, statement in enumerate(statements) if statement.startswith("UPDATE outbox"))
     inbox_read = next(n for n, statement in enumerate(statements) if "FROM inbox" in statement)
-    assert [n + 1 for n in afresh] == [claim, inbox_read], "each just before the first statement of its transaction"
+    assert [n + 1 for n in afresh] == [claim - 1, inbox_read], "each first in its transaction"
+    assert statements[claim - 1] == str(SCAN_IN_ORDER), "the relay's claim reads its index in order"
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)  # PostgreSQL's plans and counts
+def test_the_relays_claim_reads_the_rows_still_unsent_not_every_row_it_ever_sent(bus: Probe) -> None:
+    """Every row of the outbox is unsent once, then marked sent: the relay's claim of the next batch must read the
+    few still unsent, not the unsent versions of every row sent before, which stay in the table's files until a
+    vacuum (autovacuum is off on this machine)."""
+    outbox, relay = probe.SENDER.tables.outbox, bus.sender.relay
+    created = datetime(2021, 12, 1, tzinfo=UTC)
+    row = {"type": "ticket.closed", "body": "{}", "created_at": created}
+    blocks = sa.text(
+        "SELECT heap_blks_read + heap_blks_hit + idx_blks_read + idx_blks_hit FROM pg_statio_user_tables"
+        " WHERE relname = 'outbox'"
+    )
+
+    def add_unsent(conn: sa.Connection, count: int) -> None:
+        conn.execute(outbox.insert(), [{**row, "event_id": str(uuid.uuid4())} for _ in range(count)])
+        conn.commit()
+
+    def claim(conn: sa.Connection) -> tuple[int, int]:
+        """The relay's own statement: how many rows it claimed, and how many blocks of the outbox it read."""
+        conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        conn.commit()  # what came before is counted
+        before = conn.execute(blocks).scalar_one()
+        conn.commit()
+        claimed = len(relay.claim(conn))
+        conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        conn.commit()
+        read = conn.execute(blocks).scalar_one() - before
+        conn.commit()
+        return claimed, read
+
+    with bus.sender.engine.connect() as conn:  # one connection: its counts are flushed when it says so
+        add_unsent(conn, 50_000)
+        conn.execute(outbox.update().values(published_at=created))  # sent, as the relays mark them batch by batch
+        conn.commit()
+        add_unsent(conn, 3)
+        assert claim(conn)[0] == 3  # the first claim since they were sent steps over their old versions once
+        add_unsent(conn, 3)
+        claimed, read = claim(conn)
+        pages = conn.execute(sa.text("SELECT pg_relation_size('outbox') / current_setting('block_size')::int")).scalar()
+    assert claimed == 3
+    # It steps over the index's entries of the 50,000 sent (about one block of the index for 400) without fetching
+    # them from the table: a bitmap scan read ~850 blocks here, and a scan of the table all of its pages.
+    assert read < pages / 4, f"the claim of 3 unsent rows read {read} blocks; the outbox has {pages} pages"
 
 
 @pytest.mark.parametrize("stack", ["production"], indirect=True)  # SQLite lets no other writer in meanwhile
