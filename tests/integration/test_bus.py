@@ -11,6 +11,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from kombu import Producer
+from kombu.message import Message
 
 from shared.db import PLAN_AFRESH, ConcurrentUpdate, plan_afresh
 from shared.deadletters import list_dead_letters, replay_dead_letters
@@ -255,6 +257,64 @@ def test_events_waiting_in_the_queue_are_applied_in_batches_each_once_and_in_ord
     assert [bus.closings(t) for t in ("T1", "T2", "T3", "T4")] == [2, 1, 1, 1]
     assert bus.count(bus.receiver, probe.RECEIVER.tables.inbox) == 6
     assert bus.queued(bus.topology.queue_name("receiver")) == 0, "every message acknowledged"
+
+
+def test_a_committed_batch_is_acknowledged_by_one_ack_on_rabbitmq_and_an_ack_each_in_memory(
+    bus: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acks = spy_on_acks(monkeypatch)
+    for title in ("T1", "T2", "T3", "T4"):
+        bus.open_and_close(title)
+    bus.sender.relay.publish_pending()
+
+    with consuming(bus.receiver.consumer()) as consumer:
+        wait_until(lambda: consumer.applied == 4, what="all four events")
+    if bus.stack.durable_broker:  # kombu's memory transport ignores ``multiple``
+        assert [multiple for _, multiple in acks] == [True] * consumer.batches, "one ack a batch"
+    else:
+        assert [multiple for _, multiple in acks] == [False] * 4
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0, "every message acknowledged"
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)  # where a batch is acknowledged at once
+def test_a_batch_committed_while_a_message_waits_for_its_retry_leaves_that_message_unacknowledged(
+    bus: Probe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ack with ``multiple`` would acknowledge every earlier delivery, the one held for its retry included: a
+    crash then would lose it, and its own ack later would be refused by the broker."""
+    held: list[int] = []
+    consumer = bus.receiver.consumer()
+    consumer.policy = replace(consumer.policy, backoff_seconds=1.0)  # long enough for a batch to pass meanwhile
+    acks = spy_on_acks(monkeypatch, lambda: held.append(consumer.held_for_retry))
+    probe.FAULTS.failures_left = 1
+    with consuming(consumer):
+        bus.open_and_close("T1")
+        bus.sender.relay.publish_pending()
+        wait_until(lambda: consumer.held_for_retry == 1, what="T1 held for its retry")
+        for title in ("T2", "T3"):
+            bus.open_and_close(title)
+        bus.sender.relay.publish_pending()
+        wait_until(lambda: consumer.applied == 2, what="T2 and T3 applied while T1 waits")
+        assert consumer.held_for_retry == 1
+        wait_until(lambda: consumer.applied == 3, what="T1 applied at its retry")
+    assert [multiple for _, multiple in acks] == [False, False, False], "an ack each while T1 was held, and T1's own"
+    assert held[:2] == [1, 1]
+    assert [bus.closings(t) for t in ("T1", "T2", "T3")] == [1, 1, 1]
+    assert bus.queued(bus.topology.queue_name("receiver")) == 0
+
+
+def spy_on_acks(monkeypatch: pytest.MonkeyPatch, also: Callable[[], object] = lambda: None) -> list[tuple[int, bool]]:
+    """Every ack a consumer sends from now on: the delivery tag and whether it was ``multiple``."""
+    acks: list[tuple[int, bool]] = []
+    ack = Message.ack
+
+    def spied(message: Message, multiple: bool = False) -> None:
+        acks.append((message.delivery_tag, multiple))
+        also()
+        ack(message, multiple=multiple)
+
+    monkeypatch.setattr(Message, "ack", spied)
+    return acks
 
 
 def test_a_lingering_subscription_gathers_events_that_trickle_in_into_one_batch(bus: Probe) -> None:
