@@ -90,7 +90,7 @@ class Events:
             return self._make("dossier.updated", 1, at, clerk, campaign, unit, dossier, {"changed": fields})
         if pick < 0.70:
             kind = self.random.choice(["to_trinh", "bien_ban", "bao_cao_thanh_tich", "danh_sach_tom_tat"])
-            payload = {
+            document = {
                 "kind": kind,
                 "version": 1,
                 "sha256": f"{self.random.getrandbits(256):064x}",
@@ -100,7 +100,8 @@ class Events:
                 "uploaded_at": at,
                 "replaced_version": None,
             }
-            return self._make("dossier.document_uploaded", 1, at, clerk, campaign, unit, dossier, payload)
+            payload = {"documents": [document]}
+            return self._make("dossier.documents_uploaded", 1, at, clerk, campaign, unit, dossier, payload)
         if pick < 0.75:
             return self._make("dossier.created", 1, at, clerk, campaign, unit, dossier, {"kind": "collective"})
         staff = self.random.choice(self.staff)

@@ -114,9 +114,15 @@ class DossierUpdated(_Strict):
     changed = fields.List(fields.String(), required=True)
 
 
-@CATALOGUE.register("dossier.document_uploaded")
-class DossierDocumentUploaded(DocumentMeta):
+class UploadedDocument(DocumentMeta):
     replaced_version = fields.Integer(load_default=None, allow_none=True)
+
+
+@CATALOGUE.register("dossier.documents_uploaded")
+class DossierDocumentsUploaded(_Strict):
+    """What a clerk uploaded in one request, each a new version of its kind: one document, or several at once."""
+
+    documents = fields.List(fields.Nested(UploadedDocument), required=True, validate=validate.Length(min=1))
 
 
 class _DossierContents(TransitionPayload):

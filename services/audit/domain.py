@@ -285,16 +285,20 @@ def _prize(payload: Mapping[str, Any]) -> str:
     return f" ({name})" if name else ""
 
 
-def _document(payload: Mapping[str, Any], names: Names) -> str:
-    kind = str(payload.get("kind", ""))
-    version = payload.get("version")
-    return f"tải lên {names.documents.get(kind, kind)} (phiên bản {version}, tệp “{payload.get('filename', '')}”)"
+def _uploaded(payload: Mapping[str, Any], names: Names) -> str:
+    def one(document: Mapping[str, Any]) -> str:
+        kind = str(document.get("kind", ""))
+        version, filename = document.get("version"), document.get("filename", "")
+        return f"{names.documents.get(kind, kind)} (phiên bản {version}, tệp “{filename}”)"
+
+    documents = payload.get("documents")
+    return "tải lên " + "; ".join(one(d) for d in documents if isinstance(d, Mapping)) if documents else "tải lên"
 
 
 SENTENCES: Mapping[str, Narrator] = {
     "dossier.created": lambda w, p, n: f"{w} lập hồ sơ đề nghị khen thưởng {KIND_NAMES.get(p.get('kind', ''), '')}",
     "dossier.updated": lambda w, p, n: f"{w} sửa hồ sơ ({len(p.get('changed') or [])} mục)",
-    "dossier.document_uploaded": lambda w, p, n: f"{w} {_document(p, n)}",
+    "dossier.documents_uploaded": lambda w, p, n: f"{w} {_uploaded(p, n)}",
     "dossier.submitted": lambda w, p, n: f"{w} nộp hồ sơ",
     "dossier.resubmitted": lambda w, p, n: f"{w} nộp lại hồ sơ đã bổ sung (lần {p.get('round')})",
     "dossier.withdrawn": lambda w, p, n: f"{w} rút hồ sơ",

@@ -8,13 +8,14 @@ from flask import Flask, Response, current_app, g, request, send_file
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from services.intake import handlers, queries
-from services.intake.domain import DocumentVersion, Dossier
+from services.intake.domain import Dossier
 from services.intake.handlers import (
-    AttachDocument,
+    AttachDocuments,
     CreateDossier,
     EditDossier,
     ExtendDeadline,
     Moved,
+    NewDocument,
     SubmitDossier,
     WithdrawDossier,
 )
@@ -167,7 +168,9 @@ def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
             stored = store().keep(upload.stream)
         finally:
             store().discard(upload.stream)
-        document = _attach(uow, dossier, kind, stored, filename)
+        [document] = handlers.attach_documents(
+            AttachDocuments(dossier.id, g.actor, (_new_document(kind, stored, filename),)), uow
+        )
         uow.commit()
         return document
 
@@ -198,7 +201,8 @@ def upload_documents(dossier_id: str) -> Any:
                 except Problem as refused:
                     raise refused.about(kind) from None
             stored = store().keep_all({kind: upload.stream for kind, upload in files.items()})
-            documents = [_attach(uow, dossier, kind, kept, filenames[kind]) for kind, kept in stored.items()]
+            new = tuple(_new_document(kind, kept, filenames[kind]) for kind, kept in stored.items())
+            documents = handlers.attach_documents(AttachDocuments(dossier.id, g.actor, new), uow)
             uow.commit()
             return documents
     finally:
@@ -281,9 +285,8 @@ def _may_upload(uow: UnitOfWork, dossier_id: str, kind: str) -> Dossier:
     return dossier
 
 
-def _attach(uow: UnitOfWork, dossier: Dossier, kind: str, stored: StoredDocument, filename: str) -> DocumentVersion:
-    command = AttachDocument(dossier.id, kind, g.actor, stored.sha256, stored.size, stored.content_type, filename)
-    return handlers.attach_document(command, uow)
+def _new_document(kind: str, stored: StoredDocument, filename: str) -> NewDocument:
+    return NewDocument(kind, stored.sha256, stored.size, stored.content_type, filename)
 
 
 def _most_document_kinds() -> int:

@@ -47,14 +47,19 @@ class EditDossier:
 
 
 @dataclass(frozen=True)
-class AttachDocument:
-    dossier_id: str
+class NewDocument:
     kind: str
-    actor: Actor
     sha256: str
     size: int
     content_type: str
     filename: str
+
+
+@dataclass(frozen=True)
+class AttachDocuments:
+    dossier_id: str
+    actor: Actor
+    documents: tuple[NewDocument, ...]
 
 
 @dataclass(frozen=True)
@@ -123,20 +128,23 @@ def edit_dossier(command: EditDossier, uow: UnitOfWork) -> Dossier:
     return dossier
 
 
-def attach_document(command: AttachDocument, uow: UnitOfWork) -> DocumentVersion:
+def attach_documents(command: AttachDocuments, uow: UnitOfWork) -> list[DocumentVersion]:
+    """Each document a new version of its kind; one event for the request, as the clerk did one thing."""
     dossier = clerks_dossier(uow, command.dossier_id, command.actor)
-    document = dossier.attach(
-        command.kind, command.sha256, command.size, command.content_type, command.filename, command.actor, uow.now()
-    )
+    now = uow.now()
+    attached = [
+        dossier.attach(new.kind, new.sha256, new.size, new.content_type, new.filename, command.actor, now)
+        for new in command.documents
+    ]
     uow.emit(
-        "dossier.document_uploaded",
+        "dossier.documents_uploaded",
         subject=dossier.id,
-        payload={**document.meta(), "replaced_version": document.version - 1 or None},
+        payload={"documents": [{**d.meta(), "replaced_version": d.version - 1 or None} for d in attached]},
         actor=command.actor,
         campaign=dossier.campaign,
         unit=dossier.unit,
     )
-    return document
+    return attached
 
 
 @dataclass(frozen=True)

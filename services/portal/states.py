@@ -29,7 +29,7 @@ EVENT_NAMES = {
     "decision.made": "Ban hành quyết định khen thưởng",
     "dossier.awarded": "Hồ sơ được khen thưởng",
     "dossier.created": "Lập hồ sơ",
-    "dossier.document_uploaded": "Tải lên tài liệu",
+    "dossier.documents_uploaded": "Tải lên tài liệu",
     "dossier.not_awarded": "Hồ sơ không được khen thưởng",
     "dossier.outcome_amended": "Điều chỉnh kết quả khen thưởng",
     "dossier.reopened": "Hồ sơ trở lại đơn vị để bổ sung",

@@ -254,13 +254,13 @@ def test_a_known_payload_is_kept_exactly_as_it_came_over_the_bus(consuming_audit
     audit, clock = consuming_audit, consuming_audit.clock
     meta = {"kind": "to_trinh", "version": 1, "sha256": "a" * 64, "size": 2048, "content_type": "application/pdf"}
     uploaded = event(
-        "dossier.document_uploaded",
+        "dossier.documents_uploaded",
         "d-1",
-        {**meta, "filename": "tờ trình.pdf", "uploaded_at": clock.now(), "replaced_version": None},
+        {"documents": [{**meta, "filename": "tờ trình.pdf", "uploaded_at": clock.now(), "replaced_version": None}]},
         clock=clock,
     )
     message = message_of(uploaded)
-    message["payload"]["uploaded_at"] = "2021-12-01T02:00:00Z"  # another spelling the schema reads as well
+    message["payload"]["documents"][0]["uploaded_at"] = "2021-12-01T02:00:00Z"  # another spelling the schema reads
     audit.publish(message, uploaded.type, uploaded.id)
 
     consumer = audit.system.consumers["audit"]
@@ -608,7 +608,7 @@ def test_the_timeline_of_a_returned_and_resubmitted_dossier_tells_who_did_what_w
         headers = harness.headers(role="auditor", unit=None, name="Đỗ Thị Kiểm")
         expected_types = [
             "dossier.created",
-            *["dossier.document_uploaded"] * 4,
+            *["dossier.documents_uploaded"] * 4,  # one document a request
             "dossier.submitted",
             "dossier.returned",
             "dossier.reopened",

@@ -697,7 +697,7 @@ def test_a_refused_replacement_never_replaces_the_good_document(intake: Harness)
     assert (fetched.mimetype, fetched.data) == ("application/pdf", PDF)
 
 
-def test_several_documents_go_up_in_one_request_each_versioned_and_announced_as_a_single_upload_would_be(
+def test_several_documents_go_up_in_one_request_each_versioned_and_all_announced_by_one_event(
     intake: Harness,
 ) -> None:
     dossier_id = intake.create()["id"]
@@ -722,12 +722,13 @@ def test_several_documents_go_up_in_one_request_each_versioned_and_announced_as_
         PNG,
         PDF,
     )
-    uploaded = intake.wait_for_event("dossier.document_uploaded", 3)
-    assert [(e["payload"]["kind"], e["payload"]["version"]) for e in uploaded] == [
-        ("bien_ban", 1),
-        ("to_trinh", 1),
-        ("bien_ban", 2),
-    ]
+    uploaded = intake.wait_for_event("dossier.documents_uploaded", 2)
+    assert [
+        [(d["kind"], d["version"], d["replaced_version"]) for d in e["payload"]["documents"]] for e in uploaded
+    ] == [
+        [("bien_ban", 1, None)],
+        [("to_trinh", 1, None), ("bien_ban", 2, 1)],
+    ], "one event a request, naming every document it brought"
 
 
 def test_the_four_documents_at_their_largest_go_up_in_one_request(

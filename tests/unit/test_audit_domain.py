@@ -298,9 +298,15 @@ def test_verification_keeps_no_rows_it_has_checked() -> None:
             "Nguyễn Văn A (văn thư, Hòa Tân) sửa hồ sơ (2 mục)",
         ),
         (
-            "dossier.document_uploaded",
-            {"kind": "bien_ban", "version": 2, "filename": "bien-ban.pdf"},
-            "Nguyễn Văn A (văn thư, Hòa Tân) tải lên Biên bản họp xét khen thưởng (phiên bản 2, tệp “bien-ban.pdf”)",
+            "dossier.documents_uploaded",
+            {
+                "documents": [
+                    {"kind": "to_trinh", "version": 1, "filename": "to-trinh.pdf"},
+                    {"kind": "bien_ban", "version": 2, "filename": "bien-ban.pdf"},
+                ]
+            },
+            "Nguyễn Văn A (văn thư, Hòa Tân) tải lên Tờ trình (phiên bản 1, tệp “to-trinh.pdf”); "
+            "Biên bản họp xét khen thưởng (phiên bản 2, tệp “bien-ban.pdf”)",
         ),
         ("dossier.submitted", {"round": 1}, "Nguyễn Văn A (văn thư, Hòa Tân) nộp hồ sơ"),
         ("dossier.resubmitted", {"round": 2}, "Nguyễn Văn A (văn thư, Hòa Tân) nộp lại hồ sơ đã bổ sung (lần 2)"),
@@ -313,7 +319,9 @@ def test_verification_keeps_no_rows_it_has_checked() -> None:
     ],
 )
 def test_each_of_intakes_events_reads_as_a_vietnamese_sentence(type_: str, payload: dict, expected: str) -> None:
-    names = Names(units={"hoa-tan": "Hòa Tân"}, documents={"bien_ban": "Biên bản họp xét khen thưởng"})
+    names = Names(
+        units={"hoa-tan": "Hòa Tân"}, documents={"to_trinh": "Tờ trình", "bien_ban": "Biên bản họp xét khen thưởng"}
+    )
     assert sentence(type_, 1, "Nguyễn Văn A", "unit_clerk", "hoa-tan", payload, names) == expected
 
 
