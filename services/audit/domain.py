@@ -291,8 +291,7 @@ def _uploaded(payload: Mapping[str, Any], names: Names) -> str:
         version, filename = document.get("version"), document.get("filename", "")
         return f"{names.documents.get(kind, kind)} (phiên bản {version}, tệp “{filename}”)"
 
-    documents = payload.get("documents")
-    return "tải lên " + "; ".join(one(d) for d in documents if isinstance(d, Mapping)) if documents else "tải lên"
+    return "tải lên " + "; ".join(one(d) for d in payload.get("documents") or [] if isinstance(d, Mapping))
 
 
 SENTENCES: Mapping[str, Narrator] = {
