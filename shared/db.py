@@ -169,9 +169,7 @@ def bus_tables(metadata: sa.MetaData) -> BusTables:
         sa.Column("body", sa.Text, nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("published_at", UtcDateTime()),
-        # The relay claims the oldest unsent rows. An index of the unsent alone hands them over in order, reading
-        # only those. From one on (published_at, seq) PostgreSQL cannot take the order for ``IS NULL``, so it fetched
-        # every row that index held as unsent (every version of a row ever unsent, until a vacuum) and sorted them.
+        # The unsent rows alone, in the order the relay claims them (why not (published_at, seq): shared/outbox.py).
         sa.Index(
             "ix_outbox_unsent",
             "seq",

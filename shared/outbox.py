@@ -32,9 +32,11 @@ from shared.db import plan_afresh
 log = logging.getLogger(__name__)
 
 # The claim reads the index of the unsent rows in its order, never as a bitmap (PostgreSQL's choice while the outbox
-# has no statistics). A row marked sent leaves its unsent version in that index until a vacuum; a bitmap scan fetches
-# every such version from the table at every round, where a scan in order marks each one dead as it passes it, and
-# the next round steps over it without touching the table.
+# has no statistics). The index is of the unsent alone because from one on (published_at, seq) PostgreSQL cannot
+# take the order of seq for ``published_at IS NULL``: it fetched every row that index held as unsent, and sorted.
+# A row marked sent leaves its unsent version in the index until a vacuum; a bitmap scan fetches every such version
+# from the table at every round, where a scan in order marks each one dead as it passes it, and the next round steps
+# over it without touching the table.
 SCAN_IN_ORDER = sa.text("SET LOCAL enable_bitmapscan = off")
 
 
