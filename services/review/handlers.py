@@ -126,6 +126,7 @@ def import_figures(command: ImportFigures, uow: UnitOfWork) -> dict[str, Any]:
             imported_at=uow.now(),
         )
     )
+    uow.session.info.pop((queries.FIGURES_IN_FORCE, campaign.code), None)  # what was read of the earlier import
     counts = [{k: v for k, v in row.__dict__.items() if k != "line"} for row in command.rows]
     if counts:
         uow.session.execute(figures.insert(), [{"import_id": import_id, **row} for row in counts])

@@ -64,9 +64,17 @@ def official_counts(session: Session, campaign: str) -> dict[str, dict[str, int]
 
 
 def official_counts_of(session: Session, campaign: str, unit: str) -> dict[str, int] | None:
-    """One unit's figures in force, in one query: a nomination's view and step never read the whole campaign's."""
-    row = session.execute(_OFFICIAL_COUNTS_OF, {"campaign": campaign, "unit": unit}).first()
-    return None if row is None else dict(row._mapping)
+    """One unit's figures in force, in one query: a nomination's view and step never read the whole campaign's.
+    Read once per unit of work (kept in its session's ``info``, which an import clears): the figures step judges
+    by them and its answer shows them without asking the database again."""
+    known: dict[str, dict[str, int] | None] = session.info.setdefault((FIGURES_IN_FORCE, campaign), {})
+    if unit not in known:
+        row = session.execute(_OFFICIAL_COUNTS_OF, {"campaign": campaign, "unit": unit}).first()
+        known[unit] = None if row is None else dict(row._mapping)
+    return known[unit]
+
+
+FIGURES_IN_FORCE = "figures in force"
 
 
 # Built once, so that SQLAlchemy finds it compiled in its cache instead of building it for every nomination shown.

@@ -29,10 +29,14 @@ import sqlalchemy as sa
 from kombu import Producer
 from werkzeug.test import TestResponse
 
+from services.review import handlers
+from services.review.figures import FigureRow
+from services.review.handlers import ImportFigures
+from services.review.queries import official_counts_of
 from shared.catalogue import CATALOGUE
 from shared.clock import parse_instant
 from shared.events import Actor, Event
-from tests.integration.harness import COMPLETE_NOMINEE, COMPLETE_REPORT, DOCUMENT_KINDS, Harness
+from tests.integration.harness import COMPLETE_NOMINEE, COMPLETE_REPORT, DOCUMENT_KINDS, REVIEWER, Harness
 from tests.waiting import wait_until
 
 CAMPAIGN = "chau-thanh-2021"
@@ -506,6 +510,43 @@ def test_the_three_steps_in_order_with_the_figures_compared_and_four_eyes_on_the
     ]
     [appraised] = intake.wait_for_event("nomination.appraised")
     assert (appraised["subject"], appraised["unit"], appraised["payload"]["round"]) == (dossier_id, "hoa-tan", 1)
+
+
+def test_the_figures_step_reads_the_units_official_figures_once_for_its_judgement_and_its_answer(
+    intake: Harness,
+) -> None:
+    import_figures(intake)
+    dossier_id = submitted(intake, "hoa-tan")
+    ok(decide(intake, dossier_id, "completeness"))
+    reads: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM figures" in statement:
+            reads.append(statement)
+
+    engine = intake.system.runtimes["review"].engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        view = ok(decide(intake, dossier_id, "figures"))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+    assert len(reads) == 1, reads
+    assert {f["field"]: f["official"] for f in view["figures"]} == OFFICIAL["hoa-tan"]
+    assert view["next_step"] == "appraisal"
+
+
+def test_an_import_in_a_unit_of_work_replaces_the_figures_it_has_read(intake: Harness) -> None:
+    import_figures(intake)
+    runtime = intake.system.runtimes["review"]
+    newer = counts(700, 1000, 9, 10)
+    with runtime.unit_of_work() as uow:
+        assert official_counts_of(uow.session, CAMPAIGN, "hoa-tan") == OFFICIAL["hoa-tan"]
+        rows = [FigureRow("hoa-tan", **newer, line=2)]
+        handlers.import_figures(ImportFigures(CAMPAIGN, rows, "0" * 64, "moi.csv", REVIEWER), uow)
+
+        assert official_counts_of(uow.session, CAMPAIGN, "hoa-tan") == newer
+        assert official_counts_of(uow.session, CAMPAIGN, "an-khanh") is None, "not in the newer import"
 
 
 def test_a_rejected_step_ends_the_review_of_the_nomination(intake: Harness) -> None:
