@@ -131,9 +131,11 @@ class System:
         for runtime in self.runtimes.values():
             runtime.relay.start()
 
-    def start_consumers(self) -> None:
-        """One consumer thread per service, each on its own connection (kombu connections are not shared)."""
-        for runtime in self.runtimes.values():
+    def start_consumers(self, services: Iterable[str] | None = None) -> None:
+        """One consumer thread per service (or per one of ``services``), each on its own connection (kombu
+        connections are not shared)."""
+        for name in self.runtimes if services is None else services:
+            runtime = self.runtimes[name]
             consumer = runtime.consumer()
             thread = threading.Thread(target=consumer.run_until_stopped, name=f"{runtime.name}-consumer", daemon=True)
             thread.start()
@@ -143,15 +145,21 @@ class System:
     def consumers(self) -> dict[str, ServiceConsumer]:
         return {consumer.service: consumer for consumer, _ in self._consumers}
 
-    def stop(self) -> None:
-        """Stop consuming (in-flight messages finish and are acknowledged), send what is committed, close."""
-        for consumer, _ in self._consumers:
+    def stop_consumers(self, services: Iterable[str] | None = None) -> None:
+        """Stop consuming, for every service or for ``services``: in-flight messages finish and are acknowledged;
+        what comes later waits in the service's queue."""
+        chosen = [pair for pair in self._consumers if services is None or pair[0].service in services]
+        for consumer, _ in chosen:
             consumer.should_stop = True
-        for consumer, thread in self._consumers:
+        for consumer, thread in chosen:
             thread.join(timeout=15)
             consumer.close()
             consumer.connection.release()
-        self._consumers.clear()
+        self._consumers = [pair for pair in self._consumers if pair not in chosen]
+
+    def stop(self) -> None:
+        """Stop consuming, send what is committed, close."""
+        self.stop_consumers()
         for runtime in self.runtimes.values():
             runtime.close()
         if self.portal is not None:

@@ -128,6 +128,16 @@ class Harness:
                 self.seen.append(json.loads(message.body) if isinstance(message.body, (str, bytes)) else message.body)
         return [e for e in self.seen if type_ is None or e["type"] == type_]
 
+    @contextmanager
+    def held(self, service: str) -> Iterator[None]:
+        """``service`` hears nothing during the block: its consumer stops, and the events for it wait in its queue
+        until the block ends (as when its worker is slow or down)."""
+        self.system.stop_consumers([service])
+        try:
+            yield
+        finally:
+            self.system.start_consumers([service])
+
     def wait_for_event(self, type_: str, count: int = 1) -> list[dict[str, Any]]:
         return wait_until(lambda: len(self.events(type_)) >= count and self.events(type_), what=f"{count} {type_}")
 
