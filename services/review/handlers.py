@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from services.review import queries
-from services.review.domain import Nomination, NominationState, Proposal
+from services.review.domain import Nomination, NominationState, Proposal, ProposalState
 from services.review.figures import FigureRow
 from services.review.models import deadline_extensions, early_withdrawals, figure_imports, figures, with_decisions
 from shared import deadlines
@@ -219,6 +219,12 @@ def receive_dossier(event: Event, uow: UnitOfWork) -> None:
             "%s %s ignored: nomination %s has seen round %s", event.type, event.id, event.subject, payload["round"]
         )
         return
+    if _proposal_out(uow, nomination.campaign):
+        # Intake accepted it in the moment before it heard of the proposal: it can be neither proposed nor left out
+        # with a reason now, so its unit is told at once, and may send it again should Home Affairs return the
+        # proposal.
+        nomination.return_to_unit([{"field": None, "message": ARRIVED_AFTER_PROPOSAL}], REVIEW, uow.now())
+        return
     uow.emit(
         "nomination.received",
         subject=nomination.id,
@@ -236,6 +242,22 @@ def record_withdrawal(event: Event, uow: UnitOfWork) -> None:
     elif not _withdrawn_before(uow, event.subject, event.payload["round"]):
         # Early: its submission is still on the way (held for a retry, say). Remember, so it opens no review.
         uow.add_row(early_withdrawals, {"dossier_id": event.subject, "round": event.payload["round"]})
+
+
+ARRIVED_AFTER_PROPOSAL = (
+    "Hồ sơ đến Phòng Văn hóa và Thông tin sau khi đề nghị khen thưởng của phong trào đã được ký gửi Phòng Nội vụ, "
+    "nên không có trong đề nghị. Nếu Phòng Nội vụ trả lại đề nghị, đơn vị có thể nộp lại hồ sơ."
+)
+
+
+def _proposal_out(uow: UnitOfWork, campaign: str) -> bool:
+    """Whether the campaign's proposal is with Home Affairs (or decided): read once per unit of work, a batch's
+    every submission asks. The proposal is kept as the session holds it, so a return in the batch is seen."""
+    key = (Proposal, campaign)
+    if key not in uow.session.info:
+        uow.session.info[key] = queries.proposal_of(uow.session, campaign)
+    proposal: Proposal | None = uow.session.info[key]
+    return proposal is not None and proposal.state is ProposalState.SUBMITTED
 
 
 def _withdrawn_before(uow: UnitOfWork, dossier_id: str, round_: int) -> bool:

@@ -1020,6 +1020,37 @@ def test_the_proposal_waits_for_every_nomination_then_goes_to_home_affairs_and_c
     assert intake.get(ids["an-khanh"], unit="an-khanh")["state"] == "submitted"
 
 
+def test_a_submission_that_reaches_review_after_the_proposal_is_signed_goes_back_to_its_unit_at_once(
+    intake: Harness,
+) -> None:
+    import_figures(intake)
+    appraise(intake, submitted(intake, "tu-phap"))
+    late = intake.create("collective", "hoa-tan", report=COMPLETE_REPORT, self_assessment=OFFICIAL["hoa-tan"])["id"]
+    for document in DOCUMENT_KINDS:
+        assert intake.upload(late, document, unit="hoa-tan").status_code == 201
+    with intake.held("review"):  # intake accepts it before it hears of the proposal; review has not seen it yet
+        assert ok(intake.submit(late, unit="hoa-tan"))["state"] == "submitted"
+        with consumed(intake, "intake", 1):
+            sent = ok(send_proposal(intake), 201)
+
+    view = arrived(intake, late, "returned")
+    assert view["return_reasons"] == [{"field": None, "message": handlers.ARRIVED_AFTER_PROPOSAL}]
+    assert [(h["trigger"], h["actor"]["role"]) for h in view["history"]] == [("return", "system")]
+    dossier = wait_until(
+        lambda: (d := intake.get(late, unit="hoa-tan"))["state"] == "returned" and d, what="the unit told"
+    )
+    assert dossier["return_reasons"] == view["return_reasons"]
+    assert late not in {e["subject"] for e in intake.events("nomination.received")}, "it was never taken for review"
+    assert late not in intake.wait_for_event("proposal.submitted")[0]["payload"]["dossier_ids"]
+    problem(intake.submit(late, unit="hoa-tan"), 409, "proposal_already_sent")
+
+    with consumed(intake, "intake", 1):  # Home Affairs sends the proposal back: the unit may send the dossier again
+        intake.return_proposal("Bổ sung biên bản họp.", proposal_id=sent["id"], round_=1)
+    wait_until(lambda: ok(intake.client.get(PROPOSAL, headers=head(intake)))["state"] == "returned", what="returned")
+    ok(intake.submit(late, unit="hoa-tan"))
+    assert arrived(intake, late, "in_review", round_=2)["next_step"] == "completeness", "reviewed like any other"
+
+
 def test_the_proposal_is_refused_after_its_deadline_unless_home_affairs_extended_it(intake: Harness) -> None:
     set_clock(intake, "2021-12-15T23:59:59+07:00")
     problem(send_proposal(intake), 409, "figures_not_imported")  # not the deadline: the last second still counts
