@@ -276,7 +276,7 @@ class Session(Aggregate):
         if member.unit is not None and member.unit == candidate.unit:
             raise Forbidden("own_unit", "Thành viên không được bỏ phiếu cho đề nghị của chính đơn vị mình.")
         if candidate.state is not CS.PROPOSED or candidate.proposal_id != self.proposal_id:
-            raise RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
+            raise not_before_the_council()
         if choice not in CHOICES:
             raise ValueError(choice)
         if earlier is None:
@@ -401,6 +401,11 @@ def _refusal(candidate: Candidate, winning_units: set[str]) -> str:
 
 def decision_total(awards: Sequence[Award]) -> int:
     return sum(a.amount for a in awards if a.granted)
+
+
+def not_before_the_council() -> RuleViolation:
+    """The answer to a vote on a nomination the session's proposal did not put before the council."""
+    return RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
 
 
 def check_ladder(proposed: Sequence[Mapping[str, Any]], campaign: Campaign) -> list[str]:

@@ -27,6 +27,7 @@ from services.awards.domain import (
     check_ladder,
     decide,
     decision_total,
+    not_before_the_council,
 )
 from services.awards.models import awards, candidates, decisions, proposals, sessions, votes
 from services.awards.queries import council_candidates, votes_in
@@ -203,7 +204,7 @@ def cast_vote(command: CastVote, uow: UnitOfWork) -> Vote:
     member = _member(campaign, command.actor)
     candidate = uow.session.get(Candidate, command.dossier_id)
     if candidate is None:
-        raise RuleViolation("not_before_the_council", "Đề nghị này không nằm trong danh sách Hội đồng xét.")
+        raise not_before_the_council()
     vote = session.vote(member, candidate, command.choice, earlier, uow.now())
     if earlier is None:
         uow.session.add(vote)
