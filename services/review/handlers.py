@@ -251,8 +251,8 @@ ARRIVED_AFTER_PROPOSAL = (
 
 
 def _proposal_out(uow: UnitOfWork, campaign: str) -> bool:
-    """Whether the campaign's proposal is with Home Affairs (or decided): read once per unit of work, a batch's
-    every submission asks. The proposal is kept as the session holds it, so a return in the batch is seen."""
+    """Whether the campaign's proposal is with Home Affairs (or decided): read once per unit of work, as every
+    submission of a batch asks. The proposal object itself is kept, so a return applied in the batch is seen."""
     key = (Proposal, campaign)
     if key not in uow.session.info:
         uow.session.info[key] = queries.proposal_of(uow.session, campaign)
