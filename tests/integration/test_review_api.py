@@ -1051,6 +1051,28 @@ def test_a_submission_that_reaches_review_after_the_proposal_is_signed_goes_back
     assert arrived(intake, late, "in_review", round_=2)["next_step"] == "completeness", "reviewed like any other"
 
 
+def test_a_resubmission_that_reaches_review_after_the_proposal_is_signed_goes_back_too(intake: Harness) -> None:
+    import_figures(intake)
+    appraise(intake, submitted(intake, "tu-phap"))
+    dossier_id = submitted(intake, "hoa-tan")
+    ok(send_back(intake, dossier_id, "Biên bản họp chưa có chữ ký."))
+    wait_until(lambda: intake.get(dossier_id, unit="hoa-tan")["state"] == "returned", what="the first return")
+    with intake.held("review"):
+        assert ok(intake.submit(dossier_id, unit="hoa-tan"))["round"] == 2
+        with consumed(intake, "intake", 1):
+            ok(send_proposal(intake), 201)
+
+    view = arrived(intake, dossier_id, "returned", round_=2)
+    assert view["return_reasons"] == [{"field": None, "message": handlers.ARRIVED_AFTER_PROPOSAL}]
+    assert [h["trigger"] for h in view["history"]] == ["return", "restart", "return"]
+    [sent] = intake.wait_for_event("proposal.submitted")
+    assert dossier_id in {n["dossier_id"] for n in sent["payload"]["not_proposed"]}, "left out as returned, as signed"
+    dossier = wait_until(
+        lambda: (d := intake.get(dossier_id, unit="hoa-tan"))["state"] == "returned" and d, what="the unit told"
+    )
+    assert (dossier["round"], dossier["return_reasons"]) == (2, view["return_reasons"])
+
+
 def test_the_proposal_is_refused_after_its_deadline_unless_home_affairs_extended_it(intake: Harness) -> None:
     set_clock(intake, "2021-12-15T23:59:59+07:00")
     problem(send_proposal(intake), 409, "figures_not_imported")  # not the deadline: the last second still counts
