@@ -100,8 +100,8 @@ class Events:
                 "uploaded_at": at,
                 "replaced_version": None,
             }
-            payload = {"documents": [document]}
-            return self._make("dossier.documents_uploaded", 1, at, clerk, campaign, unit, dossier, payload)
+            uploaded = {"documents": [document]}
+            return self._make("dossier.documents_uploaded", 1, at, clerk, campaign, unit, dossier, uploaded)
         if pick < 0.75:
             return self._make("dossier.created", 1, at, clerk, campaign, unit, dossier, {"kind": "collective"})
         staff = self.random.choice(self.staff)
