@@ -50,8 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     with submit.campaign_setting(max(sizes.latency + 10, sizes.load)) as setting:
         submit.report_latency(submit.measure_latency(setting, sizes.latency + 10, args.clients))
         print()
-        project, bare = submit.measure_load(setting, sizes.load, args.clients, api_workers=1)
-        submit.report_load(project, bare, args.clients, api_workers=1)
+        submit.report_load(submit.measure_load(setting, sizes.load, args.clients, api_workers=1), args.clients, 1)
     if units:
         print()
         campaign.report(
