@@ -2,15 +2,19 @@
 
 - ``/dossiers/<id>/submit``, **the bare insert**: one INSERT of a row the size of a submitted dossier, one COMMIT,
   a small JSON answer. No token, no schema, no state machine, no outbox.
-- ``/least/dossiers/<id>/submit``, **the least a submit must do**: what no design of the route can leave out and
-  still keep the system's guarantees, in SQLAlchemy Core: read the dossier's state and version, UPDATE it to
-  submitted with the version check (the loser of a race changes nothing), INSERT its history row and its event's
-  outbox row (the event leaves only if the change is committed), one COMMIT, a small JSON answer. Still no token,
-  no schema check of the event, no state machine, and nobody publishes the outbox's rows.
+- ``/least/dossiers/<id>/submit``, **the least a submit must do**, as the statements the project's unit of work
+  makes, in SQLAlchemy Core: read the dossier's state and version, UPDATE it to submitted with the version check
+  (the loser of a race changes nothing), INSERT its history row and its event's outbox row (the event leaves only
+  if the change is committed), one COMMIT, a small JSON answer. Still no token, no schema check of the event, no
+  state machine, and nobody publishes the outbox's rows.
+- ``/least-in-one/dossiers/<id>/submit``, **the same in one statement**: a PostgreSQL CTE that updates the draft,
+  inserts the history row and builds the event's body in SQL for the outbox row, then COMMIT. This is how far a
+  submit written in SQL could go: its rules and its event would live in the statement, outside the state machine
+  and the catalogue.
 
 Served by gunicorn exactly as ``thidua serve`` serves a service (gthread, 4 threads per worker, access log on
-stdout), with its database at ``BENCH_BARE_DATABASE_URL``; :func:`seed_drafts` writes the drafts the second route
-submits:
+stdout), with its database at ``BENCH_BARE_DATABASE_URL`` (PostgreSQL); :func:`reset_drafts` writes the drafts the
+two last routes submit:
 
     BENCH_BARE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_bare \\
         .venv/bin/gunicorn -k gthread --threads 4 -w 1 --access-logfile - 'bench.bare_app:create_app()'
@@ -81,11 +85,33 @@ _SUBMIT = (
 )
 
 
-def seed_drafts(database_url: str, ids: Iterable[str]) -> None:
-    """A draft dossier for each of ``ids``, for ``/least/.../submit``."""
+_SUBMIT_IN_ONE = sa.text("""
+WITH moved AS (
+    UPDATE dossiers SET state = 'submitted', version = version + 1, submitted_at = :now
+    WHERE id = :dossier_id AND state = 'draft'
+    RETURNING id, version, contents
+), recorded AS (
+    INSERT INTO history (subject_id, from_state, to_state, actor_id, occurred_at, event_id)
+    SELECT id, 'draft', 'submitted', 'unit_clerk', :now, :event_id FROM moved
+), sent AS (
+    INSERT INTO outbox (event_id, type, body, created_at)
+    SELECT :event_id, 'dossier.submitted', jsonb_build_object(
+        'id', :event_id, 'type', 'dossier.submitted', 'occurred_at', :now,
+        'payload', jsonb_build_object('dossier_id', id) || contents::jsonb
+    )::text, :now FROM moved
+)
+SELECT version FROM moved
+""")
+
+
+def reset_drafts(database_url: str, ids: Iterable[str]) -> None:
+    """A draft dossier for each of ``ids`` and no other, no history, an empty outbox: before each of the runs of
+    ``/least/...`` and ``/least-in-one/...``."""
     engine = sa.create_engine(database_url)
     metadata.create_all(engine)
     with engine.begin() as conn:
+        for table in (dossiers, history, outbox):
+            conn.execute(table.delete())
         conn.execute(dossiers.insert(), [{"id": id_, "state": "draft", "contents": DRAFT, "version": 1} for id_ in ids])
     engine.dispose()
 
@@ -135,6 +161,16 @@ def create_app() -> Flask:
             )
         answer = {"id": dossier_id, "state": "submitted", "version": draft.version + 1, "submitted_at": now.isoformat()}
         return answer, 200
+
+    @app.post("/least-in-one/dossiers/<dossier_id>/submit")
+    def least_in_one(dossier_id: str) -> tuple[dict[str, Any], int]:
+        now = datetime.now(UTC)
+        values = {"dossier_id": dossier_id, "now": now, "event_id": str(uuid.uuid4())}
+        with engine.begin() as conn:
+            version = conn.execute(_SUBMIT_IN_ONE, values).scalar_one_or_none()
+        if version is None:
+            return {"code": "invalid_transition"}, 409
+        return {"id": dossier_id, "state": "submitted", "version": version, "submitted_at": now.isoformat()}, 200
 
     @app.get("/readyz")
     def ready() -> str:

@@ -34,7 +34,7 @@ from datetime import time as time_of_day
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.bare_app import seed_drafts
+from bench.bare_app import reset_drafts
 from bench.consumer import COUNTS, REPORT
 from bench.processes import Deployment, deployment, free_port, wait_ready
 from bench.rig import latency_summary, load
@@ -196,47 +196,50 @@ def measure_latency(setting: Setting, count: int, clients: int) -> list[float]:
 
 @dataclass
 class Loads:
-    """The submit route, the bare insert and the least a submit must do, under the same load."""
+    """The submit route and the bare app's routes (``bench/bare_app.py``), under the same load."""
 
     project: Loaded
     bare: Loaded
     least: Loaded
+    least_in_one: Loaded
 
 
 def measure_load(setting: Setting, count: int, clients: int, api_workers: int) -> Loads:
     with deployment(("intake",), workers=False, api_workers=api_workers, extra_env=setting.env) as system:
         dossiers = prepare(system, setting.campaign, count, clients)
         project = load_in_child(f"{system.url('intake')}/intake", dossiers, clients)
-        with bare_app(system, api_workers, [d.dossier_id for d in dossiers]) as url:
-            bare = load_in_child(url, dossiers, clients)
-            least = load_in_child(f"{url}/least", dossiers, clients)
-    return Loads(project, bare, least)
+        with bare_app(system, api_workers) as bare:
+            ids = [dossier.dossier_id for dossier in dossiers]
+            bare_insert = load_in_child(bare.url, dossiers, clients)
+            reset_drafts(bare.database, ids)
+            least = load_in_child(f"{bare.url}/least", dossiers, clients)
+            reset_drafts(bare.database, ids)
+            least_in_one = load_in_child(f"{bare.url}/least-in-one", dossiers, clients)
+    return Loads(project, bare_insert, least, least_in_one)
 
 
 class bare_app:
-    """``bench/bare_app.py`` under gunicorn, its database beside the deployment's, with a draft for each of
-    ``drafts``."""
+    """``bench/bare_app.py`` under gunicorn at ``url``, its database (``database``) beside the deployment's."""
 
-    def __init__(self, system: Deployment, api_workers: int, drafts: Sequence[str]):
+    def __init__(self, system: Deployment, api_workers: int):
         self.system = system
         self.api_workers = api_workers
-        self.drafts = drafts
+        self.database = system.env["THIDUA_DATABASE_URL"].format(service="bare")
+        self.url = ""
 
-    def __enter__(self) -> str:
+    def __enter__(self) -> bare_app:
         port = free_port()
-        database = self.system.env["THIDUA_DATABASE_URL"].format(service="bare")
-        ensure_database(database)
-        seed_drafts(database, self.drafts)
+        ensure_database(self.database)
         command = [
             str(Path(sys.executable).with_name("gunicorn")),
             "--worker-class", "gthread", "--threads", "4", "--workers", str(self.api_workers),
             "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "bench.bare_app:create_app()",
         ]  # fmt: skip
-        self.system.env["BENCH_BARE_DATABASE_URL"] = database
+        self.system.env["BENCH_BARE_DATABASE_URL"] = self.database
         self.system.start("bare", command)
-        url = f"http://127.0.0.1:{port}"
-        wait_ready(url)
-        return url
+        self.url = f"http://127.0.0.1:{port}"
+        wait_ready(self.url)
+        return self
 
     def __exit__(self, *exc: object) -> None:
         process = self.system.processes.pop("bare")
@@ -256,12 +259,14 @@ def report_load(loads: Loads, clients: int, api_workers: int) -> None:
         ("thidua intake submit", loads.project),
         ("bare Flask + SQLAlchemy insert", loads.bare),
         ("the least a submit must do, by hand", loads.least),
+        ("the same in one SQL statement", loads.least_in_one),
     ):
         print(f"| {name} | {run.count:,} | {run.errors} | {run.per_second:,.0f} | {latency_summary(run.latencies)} |")
     bare = loads.bare.per_second
     print(f"ratio: {loads.project.per_second / bare:.0%} of the bare insert (goal ≥ 80 %)")
     print(
-        f"the least a submit must do: {loads.least.per_second / bare:.0%} of the bare insert; "
+        f"the least a submit must do: {loads.least.per_second / bare:.0%} of the bare insert "
+        f"({loads.least_in_one.per_second / bare:.0%} in one statement); "
         f"the route {loads.project.per_second / loads.least.per_second:.0%} of it"
     )
 
