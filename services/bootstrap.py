@@ -23,7 +23,7 @@ from shared.catalogue import CATALOGUE
 from shared.clock import Clock, clock_from_setting
 from shared.consumer import ServiceConsumer
 from shared.events import Catalogue
-from shared.http import create_process_app
+from shared.http import Readiness, create_process_app
 from shared.migrations import ensure_database, upgrade
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings
@@ -105,7 +105,7 @@ class System:
     def wsgi(self) -> Flask:
         """The process's WSGI app: the services under their prefixes and, with the portal, the portal at ``/``."""
         if self.portal is None:
-            return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready)
+            return create_process_app(list(self.runtimes.values()), self.tokens, self.readiness())
         transport: Transport
         if self.settings.api_url:
             transport = HttpTransport(self.settings.api_url)
@@ -115,7 +115,15 @@ class System:
         else:
             raise ValueError("the portal on its own calls the services at THIDUA_API_URL, which is not set")
         root = create_portal_app(self.portal, transport, behind_proxy=not self.runtimes)
-        return create_process_app(list(self.runtimes.values()), self.tokens, self.broker_ready, root=root)
+        return create_process_app(list(self.runtimes.values()), self.tokens, self.readiness(), root=root)
+
+    def readiness(self) -> Readiness:
+        """Every database of the process (its services' and the portal's), and the broker if it runs services: the
+        portal on its own never speaks to the broker."""
+        databases = {name: runtime.engine for name, runtime in self.runtimes.items()}
+        if self.portal is not None:
+            databases[self.portal.name] = self.portal.engine
+        return Readiness(databases, self.broker_ready if self.runtimes else None)
 
     def broker_ready(self) -> str | None:
         try:

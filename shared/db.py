@@ -55,6 +55,16 @@ def database_unreachable(err: BaseException) -> bool:
     return isinstance(err, sa.exc.TimeoutError)  # no pooled connection came free in time
 
 
+def database_ready(engine: Engine) -> str | None:
+    """None when the database answers, else why not (for ``/readyz``)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except Exception as err:
+        return f"{type(err).__name__}: {err}"[:300]
+    return None
+
+
 class ConcurrentUpdate(Exception):
     """Another writer changed the same record first; the API answers 409 and the client may retry."""
 

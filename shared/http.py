@@ -2,14 +2,16 @@
 
 Each service app serves its routes, ``openapi.json`` (generated from the marshmallow schemas) and ``docs``
 (Swagger UI, shipped with the package so it works offline). The process app mounts the service apps at
-``/<service>`` and answers ``/healthz`` (alive) and ``/readyz`` (every database and the broker reachable).
+``/<service>`` and answers ``/healthz`` (alive) and ``/readyz`` (every database of the process answers; the broker
+is reported beside them, see :class:`Readiness`).
 The same apps run in ``thidua run`` and under gunicorn, so paths are the same in both modes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
@@ -17,6 +19,7 @@ from flask import Flask, Response, current_app, jsonify, request, send_from_dire
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
+from sqlalchemy.engine import Engine
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 from shared.auth import TokenAuthority, requires
-from shared.db import ConcurrentUpdate, database_unreachable
+from shared.db import ConcurrentUpdate, database_ready, database_unreachable
 from shared.problems import Problem, validation_problem
 from shared.service import ServiceRuntime
 from shared.statemachine import IllegalTransition, RuleViolation
@@ -200,10 +203,34 @@ def _register_errors(app: Flask) -> None:
         return Problem(500, "internal_error", "Hệ thống gặp lỗi ngoài dự kiến; vui lòng thử lại sau.").response()
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """What ``/readyz`` asks of a process: each database it serves from, by name, and the broker if it runs services.
+
+    Without a database the process cannot answer its routes: it is ``unavailable`` (503), and a load balancer or
+    Kubernetes sends its requests elsewhere until the database is back. Without the broker it can: its routes keep
+    accepting changes and the outbox keeps their events until the broker is back. So a broker away is reported and
+    leaves the process ready (``degraded``, 200). Failing readiness for it would take every API out of service at
+    once, the very outage the outbox is there to prevent.
+    """
+
+    databases: Mapping[str, Engine]
+    broker: Callable[[], str | None] | None = None
+
+    def answer(self) -> tuple[dict[str, Any], int]:
+        databases = {f"database:{name}": database_ready(engine) for name, engine in self.databases.items()}
+        broker = {} if self.broker is None else {"broker": self.broker()}
+        if any(databases.values()):
+            status, code = "unavailable", 503
+        else:
+            status, code = ("degraded" if any(broker.values()) else "ready"), 200
+        return {"status": status, "checks": {k: v or "ok" for k, v in {**databases, **broker}.items()}}, code
+
+
 def create_process_app(
     runtimes: Sequence[ServiceRuntime],
     tokens: TokenAuthority,
-    broker_ready: Callable[[], str | None],
+    readiness: Readiness,
     root: Flask | None = None,
 ) -> Flask:
     """The WSGI app of one process: the services under their prefixes, and the health routes."""
@@ -216,14 +243,8 @@ def create_process_app(
 
     @app.get("/readyz")
     def readyz() -> Any:
-        checks = {f"database:{r.name}": r.database_ready() for r in runtimes}
-        checks["broker"] = broker_ready()
-        failing = {name: why for name, why in checks.items() if why}
-        body = {
-            "status": "ready" if not failing else "unavailable",
-            "checks": {k: v or "ok" for k, v in checks.items()},
-        }
-        return jsonify(body), 200 if not failing else 503
+        body, status = readiness.answer()
+        return jsonify(body), status
 
     mounts: dict[str, WSGIApplication] = {f"/{r.name}": create_service_app(r, tokens) for r in runtimes}
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, mounts)  # type: ignore[method-assign]

@@ -138,15 +138,6 @@ class ServiceRuntime:
         """A read-only session for queries that change nothing (lists, downloads)."""
         return self.sessions()
 
-    def database_ready(self) -> str | None:
-        """None when the database answers, else why not."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
-        except Exception as err:
-            return f"{type(err).__name__}: {err}"[:300]
-        return None
-
     def bus_counts(self) -> dict[str, object]:
         """The service's own view of the bus, for operators: events committed and sent, applied, dead-lettered.
 

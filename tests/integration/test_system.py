@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -59,18 +60,68 @@ def test_the_process_is_alive_ready_and_documents_every_service(system: System) 
         assert client.get(f"/{name}/swagger-ui/swagger-ui-bundle.js").status_code == 200
 
 
-def test_readiness_fails_with_the_reason_when_the_broker_is_unreachable(stack: Stack, tmp_path, clock) -> None:
+def test_a_process_stays_ready_while_the_broker_is_away_says_so_and_accepts_changes(
+    stack: Stack, tmp_path, clock
+) -> None:
+    """Its routes keep working and the outbox keeps the events: readiness must not take every API out of service."""
     system = System(settings_for(stack, tmp_path, broker_url="amqp://guest:guest@127.0.0.1:1//"), clock=clock)
     try:
         system.upgrade_databases()
+        client = system.wsgi().test_client()
+        ready = client.get("/readyz")
+        created = client.post(
+            "/intake/dossiers",
+            json={"campaign": "chau-thanh-2021", "kind": "collective"},
+            headers=bearer(system, "unit_clerk", unit="hoa-tan"),
+        )
+        outbox = system.runtimes["intake"].spec.tables.outbox
+        with system.runtimes["intake"].engine.connect() as conn:
+            waiting = conn.execute(sa.select(outbox.c.type).where(outbox.c.published_at.is_(None))).scalars().all()
+    finally:
+        system.stop()
+    assert ready.status_code == 200
+    body = ready.get_json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"] != "ok"
+    assert {k: v for k, v in body["checks"].items() if k != "broker"} == {
+        f"database:{name}": "ok" for name in SERVICE_NAMES
+    }
+    assert created.status_code == 201, created.get_json()
+    assert waiting == ["dossier.created"]  # kept for the broker's return
+
+
+def test_readiness_fails_naming_the_database_that_does_not_answer(stack: Stack, tmp_path, clock) -> None:
+    unreachable = (
+        "postgresql+psycopg://postgres@127.0.0.1:1/{service}"
+        if stack.durable_broker
+        else f"sqlite:///{tmp_path}/missing-folder/{{service}}.db"
+    )
+    system = System(settings_for(stack, tmp_path, database_url=unreachable), ["intake"], clock=clock)
+    try:
         ready = system.wsgi().test_client().get("/readyz")
     finally:
         system.stop()
     assert ready.status_code == 503
     body = ready.get_json()
     assert body["status"] == "unavailable"
-    assert body["checks"]["broker"] != "ok"
-    assert body["checks"]["database:intake"] == "ok"
+    assert body["checks"]["database:intake"] != "ok"
+    assert body["checks"]["broker"] == "ok"
+
+
+def test_the_portal_on_its_own_is_ready_on_its_database_and_never_asks_the_broker(
+    stack: Stack, tmp_path, clock
+) -> None:
+    settings = settings_for(
+        stack, tmp_path, broker_url="amqp://guest:guest@127.0.0.1:1//", api_url="http://127.0.0.1:9"
+    )
+    system = System(settings, [], clock=clock, portal=True)
+    try:
+        system.upgrade_databases()
+        ready = system.wsgi().test_client().get("/readyz")
+    finally:
+        system.stop()
+    assert ready.status_code == 200
+    assert ready.get_json() == {"status": "ready", "checks": {"database:portal": "ok"}}
 
 
 def test_anyone_signed_in_reads_the_campaign_with_its_prizes_targets_and_deadlines(system: System) -> None:
