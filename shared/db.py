@@ -8,7 +8,7 @@ For a consumed event it also writes the inbox row that makes a redelivery a no-o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +53,16 @@ def database_unreachable(err: BaseException) -> bool:
     if isinstance(err, sa.exc.DBAPIError):
         return err.connection_invalidated or isinstance(err, sa.exc.OperationalError | sa.exc.InterfaceError)
     return isinstance(err, sa.exc.TimeoutError)  # no pooled connection came free in time
+
+
+def read_once(session: Session, key: Hashable, read: Callable[[], T]) -> T:
+    """What ``read`` returns, read once per unit of work: kept in its session's ``info`` under ``key``, for the reads
+    a command's judgement and its answer (or a batch's events) would otherwise repeat. A session lives for one unit
+    of work, so nothing outlives its transaction; whoever writes what was read sets or clears ``key`` too."""
+    if key not in session.info:
+        session.info[key] = read()
+    value: T = session.info[key]
+    return value
 
 
 def database_ready(engine: Engine) -> str | None:

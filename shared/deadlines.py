@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from shared.clock import format_local_date
-from shared.db import UnitOfWork, UtcDateTime
+from shared.db import UnitOfWork, UtcDateTime, read_once
 from shared.events import Actor
 from shared.statemachine import RuleViolation
 
@@ -36,12 +36,11 @@ def deadline_extensions(metadata: sa.MetaData) -> sa.Table:
 def current_deadline(uow: UnitOfWork, table: sa.Table, campaign: str, planned: date) -> date:
     """The deadline in force, read once per unit of work (kept in its session's ``info``): a route that judged a
     submission by it renders the same date in its answer without asking the database again."""
-    key = (table.name, campaign)
-    if key not in uow.session.info:
-        extended = uow.session.execute(_latest_extension(table), {"campaign": campaign}).scalar()
-        uow.session.info[key] = in_force(planned, extended)
-    deadline: date = uow.session.info[key]
-    return deadline
+    return read_once(
+        uow.session,
+        (table.name, campaign),
+        lambda: in_force(planned, uow.session.execute(_latest_extension(table), {"campaign": campaign}).scalar()),
+    )
 
 
 def in_force(planned: date, latest_extension: date | None) -> date:

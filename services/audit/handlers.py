@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.audit.domain import Entry, Head, event_values, seal
 from services.audit.models import entries
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, read_once
 from shared.events import Catalogue, Event
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,15 @@ def record(event: Event, uow: UnitOfWork) -> Entry | None:
 
 
 def head(session: Session) -> Head:
-    """The end of the chain, the append lock taken first (once per transaction)."""
-    known: Head | None = session.info.get(HEAD)
-    if known is not None:
-        return known
+    """The end of the chain, the append lock taken first (once per transaction; :func:`record` moves it on)."""
+    return read_once(session, HEAD, lambda: _locked_head(session))
+
+
+def _locked_head(session: Session) -> Head:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(LOCK, {"key": APPEND_LOCK})
     last = session.execute(LAST).first()
-    session.info[HEAD] = found = Head(last.seq, last.hash) if last else Head()
-    return found
+    return Head(last.seq, last.hash) if last else Head()
 
 
 def values_of(event: Event, catalogue: Catalogue, recorded_at: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from services.review.models import deadline_extensions, early_withdrawals, figur
 from shared import deadlines
 from shared.campaigns import Campaign
 from shared.clock import format_local_date, is_by_deadline
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, read_once
 from shared.events import Actor, Event
 from shared.statemachine import RuleViolation
 
@@ -253,10 +253,7 @@ ARRIVED_AFTER_PROPOSAL = (
 def _proposal_out(uow: UnitOfWork, campaign: str) -> bool:
     """Whether the campaign's proposal is with Home Affairs (or decided): read once per unit of work, as every
     submission of a batch asks. The proposal object itself is kept, so a return applied in the batch is seen."""
-    key = (Proposal, campaign)
-    if key not in uow.session.info:
-        uow.session.info[key] = queries.proposal_of(uow.session, campaign)
-    proposal: Proposal | None = uow.session.info[key]
+    proposal = read_once(uow.session, (Proposal, campaign), lambda: queries.proposal_of(uow.session, campaign))
     return proposal is not None and proposal.state is ProposalState.SUBMITTED
 
 

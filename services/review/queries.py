@@ -33,7 +33,7 @@ from services.review.rules import (
     place_campaign,
 )
 from shared.campaigns import Campaign
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, read_once
 from shared.rates import format_percent
 
 STATUS_OF = {
@@ -67,7 +67,7 @@ def official_counts_of(session: Session, campaign: str, unit: str) -> dict[str, 
     """One unit's figures in force, in one query: a nomination's view and step never read the whole campaign's.
     Read once per unit of work (kept in its session's ``info``, which an import clears): the figures step judges
     by them and its answer shows them without asking the database again."""
-    known: dict[str, dict[str, int] | None] = session.info.setdefault((FIGURES_IN_FORCE, campaign), {})
+    known: dict[str, dict[str, int] | None] = read_once(session, (FIGURES_IN_FORCE, campaign), dict)
     if unit not in known:
         row = session.execute(_OFFICIAL_COUNTS_OF, {"campaign": campaign, "unit": unit}).first()
         known[unit] = None if row is None else dict(row._mapping)
