@@ -17,7 +17,7 @@ from services.portal.app import create_portal_app
 from services.portal.client import HttpTransport, Transport, WsgiTransport
 from services.portal.runtime import PortalRuntime
 from shared.auth import TokenAuthority, data_dir_key
-from shared.bus import Topology, connect
+from shared.bus import BrokerProbe, Topology, connect
 from shared.campaigns import Campaign, load_campaigns
 from shared.catalogue import CATALOGUE
 from shared.clock import Clock, clock_from_setting
@@ -69,6 +69,7 @@ class System:
         self.campaigns = campaigns if campaigns is not None else load_campaigns(settings.campaigns_dir)
         self.tokens = TokenAuthority(signing_key(settings), self.clock, settings.token_hours)
         self.topology = topology_for(settings)
+        self.broker = BrokerProbe(settings.broker_url)
         self.runtimes = {
             name: ServiceRuntime(
                 service_spec(name),
@@ -77,6 +78,7 @@ class System:
                 clock=self.clock,
                 catalogue=catalogue,
                 campaigns=self.campaigns,
+                broker=self.broker,
             )
             for name in services
         }
@@ -123,15 +125,7 @@ class System:
         databases = {name: runtime.engine for name, runtime in self.runtimes.items()}
         if self.portal is not None:
             databases[self.portal.name] = self.portal.engine
-        return Readiness(databases, self.broker_ready if self.runtimes else None)
-
-    def broker_ready(self) -> str | None:
-        try:
-            with connect(self.settings.broker_url) as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)  # a probe answers fast
-        except Exception as err:
-            return f"{type(err).__name__}: {err}"[:300]
-        return None
+        return Readiness(databases, self.broker.problem if self.runtimes else None)
 
     # -- running --------------------------------------------------------------------------------------------
 

@@ -13,12 +13,16 @@ published before the queues that must keep it exist.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kombu import Connection, Exchange, Producer, Queue
+
+T = TypeVar("T")
 
 # RabbitMQ gives up on a message redelivered this often (a consumer that crashes on it each time) and
 # dead-letters it; the consumer's own retry limit normally acts long before.
@@ -84,14 +88,79 @@ class Topology:
             self.dead_letter_queue(service)(channel).declare()
 
 
-def connect(url: str, *, confirm_each: bool = True) -> Connection:
+def connect(url: str, *, confirm_each: bool = True, timeout: float | None = None) -> Connection:
     """A kombu connection that waits for the broker's confirm of every publish (RabbitMQ), unless the caller waits
-    for a batch's confirms itself (:class:`BatchPublisher`)."""
+    for a batch's confirms itself (:class:`BatchPublisher`); with ``timeout``, no read or write on it waits longer
+    (a probe must answer, not wait on a broker that went silent)."""
     if url.startswith("memory://"):
         # The memory transport polls; the default second would make every hop a second late. It has no host,
         # but kombu warns on every connection without one.
         return Connection("memory://localhost/", transport_options={"polling_interval": 0.01})
-    return Connection(url, transport_options={"confirm_publish": confirm_each}, heartbeat=30, connect_timeout=5)
+    options: dict[str, Any] = {"confirm_publish": confirm_each}
+    if timeout is not None:
+        options |= {"read_timeout": timeout, "write_timeout": timeout}
+    return Connection(url, transport_options=options, heartbeat=30, connect_timeout=timeout or 5)
+
+
+# Longest a health probe waits on the broker for one step (connect, a reply): within a Kubernetes probe's timeout.
+PROBE_TIMEOUT = 2.0
+
+
+class BrokerProbe:
+    """The broker asked on behalf of the health routes and the bus counts, on one connection the process keeps.
+
+    A readiness probe every few seconds per process would otherwise open and close a connection each time, and
+    write both in the broker's log. A kept connection can be lost unseen (the broker restarted, or closed it after
+    a quiet spell without heartbeats), so a question that fails for its connection is asked once more on a new one
+    before the failure is reported. Probes come from a server's threads, and a kombu connection is not shared, so
+    they take turns.
+    """
+
+    def __init__(self, url: str):
+        self.url = url
+        self.opened = 0  # connections opened so far
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+
+    def ask(self, question: Callable[[Connection], T]) -> T:
+        """``question``'s answer on the kept connection; raises when the broker does not answer a fresh one either."""
+        with self._lock:
+            connection = self._open()
+            try:
+                return question(connection)
+            except connection.connection_errors:  # not the question's own failure (a missing queue): the connection's
+                self._drop()
+            return question(self._open())
+
+    def problem(self) -> str | None:
+        """None when the broker answers (a channel opened and closed), else why not."""
+        try:
+            self.ask(lambda connection: connection.channel().close())
+        except Exception as err:
+            return f"{type(err).__name__}: {err}"[:300]
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def _open(self) -> Connection:
+        if self._connection is None:
+            connection = connect(self.url, timeout=PROBE_TIMEOUT)
+            self.opened += 1
+            try:
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT)
+            except Exception:
+                connection.release()
+                raise
+            self._connection = connection
+        return self._connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # a lost connection may fail to close
+                connection.release()
 
 
 class Unconfirmed(Exception):

@@ -19,7 +19,7 @@ from flask_smorest import Blueprint
 from kombu import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.bus import Topology, connect
+from shared.bus import BrokerProbe, Topology, connect
 from shared.campaigns import Campaign
 from shared.clock import Clock
 from shared.consumer import RetryPolicy, ServiceConsumer, Subscription
@@ -56,6 +56,7 @@ class ServiceRuntime:
         clock: Clock,
         catalogue: Catalogue,
         campaigns: Mapping[str, Campaign],
+        broker: BrokerProbe | None = None,
     ):
         self.spec = spec
         self.name = spec.name
@@ -64,6 +65,7 @@ class ServiceRuntime:
         self.clock = clock
         self.catalogue = catalogue
         self.campaigns = campaigns
+        self.broker = broker or BrokerProbe(settings.broker_url)  # the process's, for the bus counts
         self.engine = create_engine(settings.database_url_for(spec.name))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.relay = OutboxRelay(
@@ -152,9 +154,7 @@ class ServiceRuntime:
             applied = conn.execute(sa.select(sa.func.count()).select_from(inbox)).scalar_one()
         dead_letters: int | str
         try:
-            with connect(self.settings.broker_url) as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
-                dead_letters = count_dead_letters(connection, self.topology, self.name)
+            dead_letters = self.broker.ask(lambda connection: count_dead_letters(connection, self.topology, self.name))
         except Exception as err:
             dead_letters = f"unavailable: {type(err).__name__}: {err}"[:300]
         return {
@@ -165,4 +165,5 @@ class ServiceRuntime:
 
     def close(self) -> None:
         self.relay.stop()
+        self.broker.close()
         self.engine.dispose()

@@ -13,6 +13,7 @@ from services.bootstrap import SERVICE_NAMES, System
 from shared.auth import Principal
 from shared.settings import Settings
 from tests.conftest import Stack, delete_topology
+from tests.tcpproxy import TcpProxy
 
 
 def settings_for(stack: Stack, tmp_path, **overrides: object) -> Settings:
@@ -122,6 +123,46 @@ def test_the_portal_on_its_own_is_ready_on_its_database_and_never_asks_the_broke
         system.stop()
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ready", "checks": {"database:portal": "ok"}}
+
+
+def test_the_probes_of_a_process_share_one_broker_connection(system: System) -> None:
+    """A readiness probe every few seconds must not open (and log) a broker connection each time."""
+    system.declare_topology()
+    client = system.wsgi().test_client()
+    for _ in range(3):
+        assert client.get("/readyz").get_json()["checks"]["broker"] == "ok"
+    for name in SERVICE_NAMES:
+        counts = client.get(f"/{name}/bus", headers=bearer(system, "admin"))
+        assert counts.get_json()["dead_letters"] == 0
+    assert system.broker.opened == 1
+
+
+@pytest.mark.parametrize("stack", ["production"], indirect=True)
+def test_a_probe_connection_lost_between_probes_is_opened_again_and_a_cut_broker_is_reported(
+    stack: Stack, proxy: TcpProxy, tmp_path, clock
+) -> None:
+    system = System(settings_for(stack, tmp_path, broker_url=proxy.url), ["intake"], clock=clock)
+    try:
+        system.upgrade_databases()
+        client = system.wsgi().test_client()
+        assert client.get("/readyz").get_json()["status"] == "ready"
+        proxy.cut()
+        proxy.restore()  # as a broker restarted between two probes: the kept connection is gone
+        after_restart = client.get("/readyz").get_json()
+        opened_after_restart = system.broker.opened
+        proxy.cut()
+        while_cut = client.get("/readyz").get_json()
+        proxy.restore()
+        back = client.get("/readyz").get_json()
+        client.get("/readyz")
+    finally:
+        system.stop()
+        delete_topology(stack.broker_url, system.topology)
+    assert after_restart["status"] == "ready" and opened_after_restart == 2
+    assert while_cut["status"] == "degraded" and while_cut["checks"]["broker"] != "ok"
+    assert back["status"] == "ready"
+    assert proxy.refused >= 1
+    assert system.broker.opened == opened_after_restart + 2  # one refused while cut, one kept since
 
 
 def test_anyone_signed_in_reads_the_campaign_with_its_prizes_targets_and_deadlines(system: System) -> None:
