@@ -1,4 +1,4 @@
-"""The bare Flask + SQLAlchemy app the submit route is compared with, two routes written by hand:
+"""The bare Flask + SQLAlchemy app the submit route is compared with, three routes written by hand:
 
 - ``/dossiers/<id>/submit``, **the bare insert**: one INSERT of a row the size of a submitted dossier, one COMMIT,
   a small JSON answer. No token, no schema, no state machine, no outbox.

@@ -8,9 +8,9 @@ the route takes beside a bare Flask + SQLAlchemy insert served the same way.
   polled every 2 ms until it answers; one dossier at a time.
 - **requests per second**: ``thidua serve intake`` alone (its relay publishes from the API process, as in
   production), and ``bench/bare_app.py`` under gunicorn with the same worker class, workers and threads (its bare
-  insert, and the least a submit must do written by hand), each loaded by a separate process of ``--clients``
-  threads with keep-alive connections, each request submitting a distinct dossier prepared beforehand (for the
-  route, complete: created and its four documents uploaded through the routes).
+  insert, and the least a submit must do written by hand, as statements and as one), each loaded by a separate
+  process of ``--clients`` threads with keep-alive connections, each request submitting a distinct dossier
+  prepared beforehand (for the route, complete: created and its four documents uploaded through the routes).
 """
 
 from __future__ import annotations
