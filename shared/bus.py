@@ -88,10 +88,10 @@ class Topology:
             self.dead_letter_queue(service)(channel).declare()
 
 
-def connect(url: str, *, confirm_each: bool = True, timeout: float | None = None) -> Connection:
+def connect(url: str, *, confirm_each: bool = True, timeout: float | None = None, heartbeat: int = 30) -> Connection:
     """A kombu connection that waits for the broker's confirm of every publish (RabbitMQ), unless the caller waits
     for a batch's confirms itself (:class:`BatchPublisher`); with ``timeout``, no read or write on it waits longer
-    (a probe must answer, not wait on a broker that went silent)."""
+    (a probe must answer, not wait on a broker that went silent); ``heartbeat`` 0 asks for none."""
     if url.startswith("memory://"):
         # The memory transport polls; the default second would make every hop a second late. It has no host,
         # but kombu warns on every connection without one.
@@ -99,7 +99,7 @@ def connect(url: str, *, confirm_each: bool = True, timeout: float | None = None
     options: dict[str, Any] = {"confirm_publish": confirm_each}
     if timeout is not None:
         options |= {"read_timeout": timeout, "write_timeout": timeout}
-    return Connection(url, transport_options=options, heartbeat=30, connect_timeout=timeout or 5)
+    return Connection(url, transport_options=options, heartbeat=heartbeat, connect_timeout=timeout or 5)
 
 
 # Longest a health probe waits on the broker for one step (connect, a reply): within a Kubernetes probe's timeout.
@@ -110,10 +110,11 @@ class BrokerProbe:
     """The broker asked on behalf of the health routes and the bus counts, on one connection the process keeps.
 
     A readiness probe every few seconds per process would otherwise open and close a connection each time, and
-    write both in the broker's log. A kept connection can be lost unseen (the broker restarted, or closed it after
-    a quiet spell without heartbeats), so a question that fails for its connection is asked once more on a new one
-    before the failure is reported. Probes come from a server's threads, and a kombu connection is not shared, so
-    they take turns.
+    write both in the broker's log. The kept connection asks for no heartbeats: it is idle between probes, which
+    may come rarely (an operator's curl), and nobody would send them, so RabbitMQ would close it and log the missed
+    heartbeats as an error. It can still be lost unseen (the broker restarted), so a question that fails for its
+    connection is asked once more on a new one before the failure is reported. Probes come from a server's threads,
+    and a kombu connection is not shared, so they take turns.
     """
 
     def __init__(self, url: str):
@@ -146,7 +147,7 @@ class BrokerProbe:
 
     def _open(self) -> Connection:
         if self._connection is None:
-            connection = connect(self.url, timeout=PROBE_TIMEOUT)
+            connection = connect(self.url, timeout=PROBE_TIMEOUT, heartbeat=0)
             self.opened += 1
             try:
                 connection.ensure_connection(max_retries=1, interval_start=0, timeout=PROBE_TIMEOUT)
