@@ -167,7 +167,10 @@ def parse_instant(text: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=LOCAL_TZ)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # the first hours of year 1 in Vietnam, the last of 9999 behind UTC: no instant in UTC
+        raise ValueError(f"{text!r} is outside the instants that can be written in UTC (years 1 to 9999)") from None
 
 
 def clock_from_setting(value: str | None, clock_file: Path | None = None) -> Clock:

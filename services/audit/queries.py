@@ -20,7 +20,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -136,15 +136,18 @@ class Ordering:
             sort, order, *key = data
             if (sort, order) != (self.sort, self.order):
                 raise BadCursor("the cursor was made for another sort or order")
-            if sort == "seq" and len(key) == 1 and type(key[0]) is int:
-                return (key[0],)
-            if sort == "occurred" and len(key) == 2 and type(key[1]) is int:
+            seq = key[-1] if key else None
+            if type(seq) is not int or not 0 <= seq < 2**63:  # a sequence number the databases can hold
+                raise BadCursor("no entry has this sequence number")
+            if sort == "seq" and len(key) == 1:
+                return (seq,)
+            if sort == "occurred" and len(key) == 2:
                 at = datetime.fromisoformat(key[0])
                 if at.tzinfo is not None:
-                    return (at, key[1])
+                    return (at.astimezone(UTC), seq)
         except BadCursor:
             raise
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
             pass
         raise BadCursor("not a cursor of this service")
 

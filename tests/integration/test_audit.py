@@ -3,6 +3,7 @@ in an append-only hash chain, the auditors' queries, a dossier's timeline, and t
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -510,12 +511,20 @@ def test_the_export_walks_the_log_in_batches_without_repeating_or_skipping(story
             assert walked == story.seqs(sort=sort, order=order), (sort, order)
 
 
+def forged(*cursor: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize(
     ("params", "field", "code"),
     [
         ({"occurred_from": "yesterday"}, "occurred_from", "invalid_instant"),
         ({"occurred_to": "2021-13-01"}, "occurred_to", "invalid_instant"),
         ({"recorded_from": "01/12/2021"}, "recorded_from", "invalid_instant"),
+        # Dates a calendar allows whose instant falls before year 1 or after 9999 in UTC.
+        ({"occurred_from": "0001-01-01"}, "occurred_from", "invalid_instant"),
+        ({"occurred_to": "9999-12-31T23:00-12:00"}, "occurred_to", "invalid_instant"),
+        ({"recorded_to": "0001-01-01T00:00:00+07:00"}, "recorded_to", "invalid_instant"),
         ({"occurred_from": "2021-12-02", "occurred_to": "2021-12-01"}, "occurred_to", "range_reversed"),
         ({"colour": "red"}, "colour", "unknown_field"),
         ({"page_size": 1000}, "page_size", "out_of_range"),
@@ -524,6 +533,20 @@ def test_the_export_walks_the_log_in_batches_without_repeating_or_skipping(story
         ({"order": "sideways"}, "order", "not_a_choice"),
         ({"sort": "name"}, "sort", "not_a_choice"),
         ({"cursor": "not-a-cursor"}, "cursor", "invalid_cursor"),
+        # Cursors shaped like the service's own, holding what no entry has.
+        ({"cursor": forged("seq", "newest", 10**20)}, "cursor", "invalid_cursor"),
+        ({"cursor": forged("seq", "newest", -1)}, "cursor", "invalid_cursor"),
+        ({"cursor": forged("seq", "newest", 10**20), "format": "csv"}, "cursor", "invalid_cursor"),
+        (
+            {"sort": "occurred", "cursor": forged("occurred", "newest", "0001-01-01T00:00:00+07:00", 1)},
+            "cursor",
+            "invalid_cursor",
+        ),
+        (
+            {"sort": "occurred", "cursor": forged("occurred", "newest", "2021-12-01T00:00:00Z", 10**20)},
+            "cursor",
+            "invalid_cursor",
+        ),
         ({"format": "xlsx"}, "format", "not_a_choice"),
     ],
 )
