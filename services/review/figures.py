@@ -388,9 +388,10 @@ def _count(value: object) -> int | ErrorCode:
         match = _WHOLE.fullmatch(value.strip())
         if match is None:
             return "not_a_whole_number"
-        number = int(re.sub(r"[^0-9]", "", match.group(2)))
-        if match.group(1):
-            number = -number
+        digits = re.sub(r"[^0-9]", "", match.group(2)).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_COUNT)):  # past any count, and maybe past the digits Python turns into a number
+            return "negative" if match.group(1) else "too_large"
+        number = -int(digits) if match.group(1) else int(digits)
     else:  # a date, a time…
         return "not_a_whole_number"
     if number < 0:

@@ -342,6 +342,7 @@ def test_a_quoted_line_break_stays_in_its_cell_and_lines_are_counted_as_rows(cam
         ("12 345 678", 12_345_678),
         ("  15  ", 15),
         ("1.000.000.000", 1_000_000_000),
+        ("00000000000000000007", 7),
     ],
 )
 def test_whole_numbers_and_vietnamese_thousands_grouping(campaign: Campaign, written: str, count: int) -> None:
@@ -369,6 +370,8 @@ def test_whole_numbers_and_vietnamese_thousands_grouping(campaign: Campaign, wri
         ("", "missing_value"),
         ("   ", "missing_value"),
         ("1.000.000.001", "too_large"),
+        ("9" * 5000, "too_large"),  # more digits than Python turns into a number
+        ("-" + "9" * 5000, "negative"),
     ],
 )
 def test_counts_that_are_not_whole_numbers_are_refused(campaign: Campaign, written: str, code: str) -> None:
