@@ -34,13 +34,14 @@ from services.intake.schemas import (
     Upload,
     Withdrawal,
 )
-from services.intake.storage import DocumentStore, StoredDocument, request_class_for, safe_filename
+from services.intake.storage import DocumentStore, StoredDocument, request_class_for
 from shared.auth import ROLES, requires
 from shared.campaigns import Campaign
 from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import FieldMessage, Problem, validation_problem
 from shared.service import ServiceRuntime
+from shared.text import safe_filename
 
 blueprint = ServiceBlueprint("intake", __name__, url_prefix="/", description="Tiếp nhận hồ sơ đề nghị khen thưởng")
 

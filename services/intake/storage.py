@@ -18,7 +18,6 @@ import math
 import os
 import re
 import tempfile
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,8 +41,6 @@ PNG = "image/png"
 ACCEPTED_TYPES: dict[str, str] = {PDF: ".pdf", DOCX: ".docx", DOC: ".doc", JPEG: ".jpg", PNG: ".png"}
 """Content type -> the usual extension, for the types a dossier may carry."""
 
-MAX_FILENAME_LENGTH = 200
-
 _MEGABYTE = 1024 * 1024
 _CHUNK = 64 * 1024  # how much of a file is read at a time when looking inside it
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -56,11 +53,6 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _WORD_STREAM = "WordDocument".encode("utf-16-le")
 
 _ACCEPTED_IN_WORDS = "PDF, DOCX, DOC, JPEG hoặc PNG"
-
-# Control characters (NUL, newlines, ESC…), invisible format characters (the right-to-left override that shows
-# "exe.pdf" for "fdp.exe", zero-width spaces), lone surrogates and line/paragraph separators: none belongs in a
-# name that is shown to people and sent back in a Content-Disposition header.
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 # --- judging the bytes ---------------------------------------------------------------------------------------
@@ -155,35 +147,6 @@ def _describe_refused(path: Path) -> str:
         if head.startswith(magic):
             return words
     return "không xác định được loại"
-
-
-# --- names ---------------------------------------------------------------------------------------------------
-
-
-def safe_filename(name: str | None) -> str:
-    """The name as the unit gave it, if it is safe to show and to put in a Content-Disposition header.
-
-    The name is NFC-normalised (macOS sends decomposed Vietnamese) and stripped of surrounding whitespace. It is
-    only ever shown, never used as a path: documents are stored by their SHA-256.
-    """
-    if name is None:
-        raise _unsafe_filename("chưa có tên tệp.")
-    text = unicodedata.normalize("NFC", name).strip()
-    if not text:
-        raise _unsafe_filename("tên tệp trống.")
-    if "/" in text or "\\" in text:
-        raise _unsafe_filename("tên tệp không được chứa dấu / hoặc \\.")
-    if any(unicodedata.category(char) in _UNSAFE_CATEGORIES for char in text):
-        raise _unsafe_filename("tên tệp không được chứa ký tự điều khiển hoặc ký tự ẩn.")
-    if text in {".", ".."}:
-        raise _unsafe_filename("tên tệp không được là '.' hoặc '..'.")
-    if len(text) > MAX_FILENAME_LENGTH:
-        raise _unsafe_filename(f"tên tệp dài quá {MAX_FILENAME_LENGTH} ký tự.")
-    return text
-
-
-def _unsafe_filename(reason: str) -> Problem:
-    return Problem(400, "unsafe_filename", f"Tên tệp không hợp lệ: {reason}")
 
 
 # --- storing -------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 import gc
 import hashlib
 import io
-import unicodedata
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,10 +16,10 @@ from services.intake.storage import (
     Spool,
     StoredDocument,
     request_class_for,
-    safe_filename,
     sniff,
 )
 from shared.problems import Problem
+from shared.text import safe_filename
 
 KB = 1024
 MB = 1024 * KB
@@ -152,63 +151,6 @@ def test_sniff_reads_a_large_doc_in_chunks(tmp_path: Path, monkeypatch: pytest.M
     assert sniff(path) == "application/msword"
     assert len(reads) > 3 * MB // storage._CHUNK
     assert all(0 < size <= storage._CHUNK for size in reads)
-
-
-# --- safe_filename --------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("Tờ trình 2021.pdf", "Tờ trình 2021.pdf"),
-        ("  Báo cáo thành tích tập thể.docx \n", "Báo cáo thành tích tập thể.docx"),
-        ("Biên bản họp Hội đồng (lần 2).doc", "Biên bản họp Hội đồng (lần 2).doc"),
-        (unicodedata.normalize("NFD", "Quyết định khen thưởng.pdf"), "Quyết định khen thưởng.pdf"),
-        ("..hidden.pdf", "..hidden.pdf"),
-        ("a" * 200, "a" * 200),
-    ],
-)
-def test_safe_filename_keeps_the_name_as_given(given: str, expected: str) -> None:
-    result = safe_filename(given)
-
-    assert result == expected
-    assert unicodedata.is_normalized("NFC", result)
-
-
-@pytest.mark.parametrize(
-    "given",
-    [
-        None,
-        "",
-        "   ",
-        "../../etc/passwd",
-        "hồ sơ/tờ trình.pdf",
-        "a\\b.pdf",
-        ".",
-        "..",
-        " .. ",
-        "x\x00.pdf",
-        "a\nb.pdf",
-        "a\x1b[31mb.pdf",
-        "\u202egpj.exe",  # shows as "exe.jpg"
-        "tờ\u200btrình.pdf",
-        "a" * 201,
-    ],
-)
-def test_safe_filename_refuses_unsafe_names(given: str | None) -> None:
-    with pytest.raises(Problem) as raised:
-        safe_filename(given)
-
-    assert raised.value.status == 400
-    assert raised.value.code == "unsafe_filename"
-    assert raised.value.detail.startswith("Tên tệp không hợp lệ: ")
-
-
-def test_a_long_vietnamese_name_is_counted_in_characters_after_normalising() -> None:
-    # 200 composed characters, 400+ code points when decomposed.
-    name = unicodedata.normalize("NFD", "ệ" * 200)
-
-    assert safe_filename(name) == "ệ" * 200
 
 
 # --- Spool ----------------------------------------------------------------------------------------------------
