@@ -9,13 +9,14 @@ The same apps run in ``thidua run`` and under gunicorn, so paths are the same in
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import swagger_ui_bundle
-from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from flask import Flask, Request, Response, current_app, jsonify, request, send_from_directory
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
@@ -29,9 +30,10 @@ if TYPE_CHECKING:
 
 from shared.auth import TokenAuthority, requires
 from shared.db import ConcurrentUpdate, database_ready, database_unreachable
-from shared.problems import Problem, validation_problem
+from shared.problems import FieldMessage, Problem, validation_problem
 from shared.service import ServiceRuntime
 from shared.statemachine import IllegalTransition, RuleViolation
+from shared.text import UNSTORABLE, storable, unstorable_fields
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +41,42 @@ log = logging.getLogger(__name__)
 class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # invalid input is the client's mistake, answered as our 400 problem
 
+    def _raw_load_json(self, req: Request) -> Any:
+        try:
+            document = super()._raw_load_json(req)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise  # webargs answers these itself: an empty body is no body, anything else is not JSON
+        except (ValueError, RecursionError) as beyond:
+            # JSON, but past what Python reads: an integer of thousands of digits, arrays nested thousands deep.
+            self._handle_invalid_json_error(beyond, req)  # type: ignore[arg-type]
+        # NUL and lone surrogates reach a JSON string only as \u escapes; a body without one needs no walk.
+        if b"\\u" in req.get_data(cache=True):
+            unstorable = {field: [UNSTORABLE] for field in unstorable_fields(document)}
+            if unstorable:
+                raise validation_problem(unstorable, "json")
+        return document
+
+
+class _PaginationParser(_Parser):
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        parameters = super().parse(*args, **kwargs)
+        if parameters.page > MAX_PAGE:
+            # Far past any list's end, and past the offset a database can hold: refused rather than looked up.
+            raise validation_problem(
+                {"page": [FieldMessage("too_large", f"Phải nhỏ hơn hoặc bằng {MAX_PAGE}.")]}, "query"
+            )
+        return parameters
+
+
+MAX_PAGE = 1_000_000
+"""The last page a list route serves (at most 100 items a page)."""
+
 
 class ServiceBlueprint(Blueprint):
     """The blueprint every service uses: its input errors are 400 problems, and its OpenAPI says so."""
 
     ARGUMENTS_PARSER = _Parser()
-    PAGINATION_ARGUMENTS_PARSER = _Parser()
+    PAGINATION_ARGUMENTS_PARSER = _PaginationParser()
 
     def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Callable[..., Any]:
         """Parse with one instance of the schema per route: given a class, webargs would build it, and each of its
@@ -155,6 +187,7 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
         spec.setup(app, runtime)
     api.register_blueprint(spec.blueprint)
     api.register_blueprint(_bus_blueprint())
+    app.before_request(_refuse_unstorable_addresses)
     _register_errors(app)
 
     @app.get("/swagger-ui/<path:filename>")
@@ -162,6 +195,16 @@ def create_service_app(runtime: ServiceRuntime, tokens: TokenAuthority) -> Flask
         return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
     return app
+
+
+def _refuse_unstorable_addresses() -> None:
+    """An id in the path or a filter in the query that no database can hold (a NUL, sent as ``%00``) is refused
+    here, before a route looks it up."""
+    if not storable(request.path):
+        raise validation_problem({"_schema": [UNSTORABLE]}, "path")
+    unstorable = {name: [UNSTORABLE] for name, value in request.args.items(multi=True) if not storable(name + value)}
+    if unstorable:
+        raise validation_problem(unstorable, "query")
 
 
 def _register_errors(app: Flask) -> None:
@@ -200,7 +243,7 @@ def _register_errors(app: Flask) -> None:
             response.headers["Retry-After"] = "5"
             return response
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return Problem(500, "internal_error", "Hệ thống gặp lỗi ngoài dự kiến; vui lòng thử lại sau.").response()
+        return Problem(500, "internal_error", _HTTP_DETAILS[500]).response()
 
 
 @dataclass(frozen=True)
@@ -269,4 +312,5 @@ _HTTP_DETAILS = {
     405: "Địa chỉ này không hỗ trợ phương thức được dùng.",
     413: "Dữ liệu gửi lên quá lớn.",
     415: "Loại dữ liệu gửi lên không được chấp nhận.",
+    500: "Hệ thống gặp lỗi ngoài dự kiến; vui lòng thử lại sau.",
 }

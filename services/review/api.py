@@ -33,6 +33,7 @@ from shared.auth import requires
 from shared.db import UnitOfWork
 from shared.http import ServiceBlueprint, current_runtime
 from shared.problems import Problem
+from shared.text import safe_filename
 
 blueprint = ServiceBlueprint("review", __name__, url_prefix="/", description="Thẩm định của Phòng Văn hóa và Thông tin")
 
@@ -63,7 +64,10 @@ def import_figures(code: str) -> Any:
     found = current_runtime().campaign(code)
     upload = request.files.get("file")
     data = upload.read(FIGURES_MAX_BYTES + 1) if upload else request.get_data()
-    filename = upload.filename if upload else None
+    try:
+        filename = safe_filename(upload.filename) if upload and upload.filename else None
+    except Problem as refused:
+        raise refused.about("file") from None
     try:
         rows = read_figures(data, found, filename)
     except FiguresRefused as refused:
