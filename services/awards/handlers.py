@@ -32,6 +32,7 @@ from services.awards.domain import (
 from services.awards.models import awards, candidates, decisions, proposals, sessions, votes
 from services.awards.queries import council_candidates, votes_in
 from shared.campaigns import Campaign
+from shared.clock import format_local_date
 from shared.db import ConcurrentUpdate, UnitOfWork
 from shared.events import Actor, Event
 from shared.statemachine import Forbidden, RuleViolation
@@ -361,10 +362,19 @@ def amend_decision(command: AmendDecision, uow: UnitOfWork) -> dict[str, Any]:
     campaign = uow.campaign(command.campaign)
     _member(campaign, command.actor)
     amended = uow.session.execute(
-        sa.select(decisions.c.number).where(decisions.c.number == command.amends, decisions.c.campaign == campaign.code)
+        sa.select(decisions.c.decision_date).where(
+            decisions.c.number == command.amends, decisions.c.campaign == campaign.code
+        )
     ).first()
     if amended is None:
         raise NotFound("decision_not_found", f"Không có quyết định số “{command.amends}” của phong trào này.")
+    if command.decision_date < amended.decision_date:
+        raise RuleViolation(
+            "decision_date_before_amended",
+            f"Quyết định sửa đổi không thể ban hành trước quyết định số “{command.amends}” "
+            f"({format_local_date(amended.decision_date)}) mà nó sửa đổi.",
+            amended_date=amended.decision_date.isoformat(),
+        )
     if uow.session.execute(sa.select(decisions.c.number).where(decisions.c.number == command.number)).first():
         raise RuleViolation("decision_number_taken", f"Số quyết định “{command.number}” đã được dùng.")
     now = uow.now()

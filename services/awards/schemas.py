@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from shared.problems import FieldMessage
 
 
 class _Strict(Schema):
@@ -49,6 +53,22 @@ class AmendmentChange(_Strict):
 class AmendmentIn(DecisionIn):
     reason = fields.String(required=True, validate=validate.Length(min=5, max=5000))
     changes = fields.List(fields.Nested(AmendmentChange), required=True, validate=validate.Length(min=1))
+
+    @validates("changes")
+    def _each_nomination_once(self, changes: list[dict[str, Any]], **kwargs: object) -> None:
+        seen: set[str] = set()
+        twice: dict[int, dict[str, list[str]]] = {}
+        for index, change in enumerate(changes):
+            if change["dossier_id"] in seen:
+                twice[index] = {"dossier_id": [_CHANGED_TWICE]}
+            seen.add(change["dossier_id"])
+        if twice:
+            raise ValidationError(twice)
+
+
+_CHANGED_TWICE = FieldMessage(
+    "duplicate_dossier", "Đề nghị này đã có trong danh sách sửa đổi; mỗi đề nghị chỉ sửa một lần trong một quyết định."
+)
 
 
 class ProposalQuery(_Strict):

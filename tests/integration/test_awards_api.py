@@ -689,6 +689,16 @@ def test_a_correction_is_a_new_amending_decision_and_the_first_stays_as_it_was(i
     problem(h.client.post(url, json=body, headers=member(h, SECRETARY)), 403, "forbidden_role")
     missing = "/awards/campaigns/chau-thanh-2021/decisions/9999/amendments"
     problem(h.client.post(missing, json=body, headers=member(h, CHAIR)), 404, "decision_not_found")
+    twice = {**body, "changes": [*body["changes"], {"dossier_id": winner["dossier_id"], "granted": True}]}
+    refused_twice = problem(h.client.post(url, json=twice, headers=member(h, CHAIR)), 400, "validation_failed")
+    assert [e["code"] for e in refused_twice["errors"]["changes.2.dossier_id"]] == ["duplicate_dossier"]
+    backdated = problem(
+        h.client.post(url, json={**body, "decision_date": "2021-12-27"}, headers=member(h, CHAIR)),
+        409,
+        "decision_date_before_amended",
+    )
+    assert backdated["amended_date"] == "2021-12-28" and "28/12/2021" in backdated["detail"]
+    assert [d["number"] for d in ok(h.client.get(AWARDS, headers=home_affairs(h)))["decisions"]] == ["1234/QĐ-UBND"]
     made = ok(h.client.post(url, json=body, headers=member(h, CHAIR)), 201)
     assert (made["amends"], made["granted"], made["refused"]) == ("1234/QĐ-UBND", 1, 1)
     problem(h.client.post(url, json=body, headers=member(h, CHAIR)), 409, "decision_number_taken")
