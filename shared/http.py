@@ -21,7 +21,7 @@ from flask_smorest import Api, Blueprint
 from flask_smorest.utils import resolve_schema_instance
 from marshmallow import Schema, fields
 from sqlalchemy.engine import Engine
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -42,6 +42,11 @@ class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # invalid input is the client's mistake, answered as our 400 problem
 
     def _raw_load_json(self, req: Request) -> Any:
+        if not is_json_request(req) and req.get_data(cache=True):
+            # A body the route cannot read (a form, text): said so, rather than answering that every field is missing.
+            raise Problem(
+                415, "unsupported_media_type", "Nội dung phải gửi dưới dạng JSON (Content-Type: application/json)."
+            )
         try:
             document = super()._raw_load_json(req)
         except (json.JSONDecodeError, UnicodeDecodeError):

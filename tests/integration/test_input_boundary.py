@@ -185,3 +185,33 @@ def test_figures_under_an_unsafe_name_are_refused_naming_the_file_and_not_import
         headers=reviewer,
     )
     assert (kept.status_code, kept.get_json()["units"]) == (200, 1)
+
+
+# -- a body that is not JSON -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ('{"campaign": "chau-thanh-2021", "kind": "collective"}', "text/plain"),
+        ("campaign=chau-thanh-2021&kind=collective", "application/x-www-form-urlencoded"),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused_as_such_not_as_missing_fields(
+    intake: Harness, data: str, content_type: str
+) -> None:
+    answer = intake.client.post("/intake/dossiers", data=data, content_type=content_type, headers=intake.headers())
+
+    assert (answer.status_code, answer.get_json()["code"]) == (415, "unsupported_media_type")
+    assert "application/json" in answer.get_json()["detail"]
+    assert dossiers_of(intake) == []
+
+
+def test_a_route_whose_body_is_optional_still_takes_none(intake: Harness) -> None:
+    dossier = intake.complete_dossier()
+    assert intake.submit(dossier["id"]).status_code == 200
+
+    answer = intake.client.post(f"/intake/dossiers/{dossier['id']}/withdraw", headers=intake.headers())
+
+    assert answer.status_code == 200, answer.get_json()
+    assert intake.get(dossier["id"])["state"] == "withdrawn"
