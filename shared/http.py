@@ -241,13 +241,13 @@ def _register_errors(app: Flask) -> None:
             return ProblemApi.handle_http_exception(None, err)  # type: ignore[arg-type]
         if database_unreachable(err):
             # Not the request's fault and not a bug: the same request can be tried again once the database is back.
-            log.warning("database unavailable on %s %s: %s", request.method, request.path, err)
+            log.warning("database unavailable on %s %s: %s", request.method, request.script_root + request.path, err)
             response = Problem(
                 503, "database_unavailable", "Cơ sở dữ liệu tạm thời không truy cập được; vui lòng thử lại sau ít phút."
             ).response()
             response.headers["Retry-After"] = "5"
             return response
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, request.script_root + request.path)
         return Problem(500, "internal_error", _HTTP_DETAILS[500]).response()
 
 

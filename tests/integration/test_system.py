@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from services.audit import queries as audit_queries
 from services.bootstrap import SERVICE_NAMES, System
 from shared.auth import Principal
 from shared.settings import Settings
@@ -210,6 +211,23 @@ def test_an_unknown_campaign_is_a_404_problem_in_vietnamese(system: System) -> N
     assert answer.status_code == 404
     assert answer.get_json()["code"] == "campaign_not_found"
     assert "Không có phong trào" in answer.get_json()["detail"]
+
+
+def test_a_fault_of_ours_is_a_500_in_vietnamese_logged_with_the_full_path(
+    system: System, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a fault in the query")
+
+    monkeypatch.setattr(audit_queries, "page", broken)
+    answer = system.wsgi().test_client().get("/audit/entries", headers=bearer(system, "auditor"))
+
+    assert (answer.status_code, answer.content_type) == (500, "application/problem+json")
+    assert answer.get_json()["code"] == "internal_error"
+    assert answer.get_json()["detail"].startswith("Hệ thống gặp lỗi ngoài dự kiến")
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
+    assert logged.getMessage() == "unhandled error on GET /audit/entries"
+    assert logged.exc_info and "a fault in the query" in str(logged.exc_info[1])
 
 
 def test_the_migrations_build_exactly_the_schema_the_models_describe(system: System) -> None:
