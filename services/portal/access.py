@@ -23,6 +23,7 @@ from services.portal.domain import Account
 from services.portal.handlers import live_session
 from services.portal.runtime import PortalRuntime
 from shared.auth import Principal
+from shared.text import storable
 
 SESSION_COOKIE = "thidua_session"
 CSRF_COOKIE = "thidua_csrf"
@@ -73,6 +74,13 @@ def load_session() -> None:
             return
     g.csrf_token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     g.new_csrf_cookie = CSRF_COOKIE not in request.cookies
+
+
+def refuse_unstorable_text() -> None:
+    """A NUL in the address or in a form field, which no database holds, is refused before a page reads it."""
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if not storable(request.path) or not all(storable(name + value) for name, value in fields):
+        abort(400, description="unstorable")
 
 
 def check_csrf() -> None:

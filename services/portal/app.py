@@ -16,7 +16,14 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.portal import formats
-from services.portal.access import account, check_csrf, finish_response, load_session, portal
+from services.portal.access import (
+    account,
+    check_csrf,
+    finish_response,
+    load_session,
+    portal,
+    refuse_unstorable_text,
+)
 from services.portal.client import ApiProblem, Transport
 from services.portal.runtime import PortalRuntime
 from services.portal.states import event_name
@@ -87,7 +94,10 @@ NOTICES = {
     "decided": "Đã ban hành quyết định khen thưởng.",
     "amended": "Đã ban hành quyết định sửa đổi, bổ sung.",
 }
-CSRF_MESSAGE = "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng tải lại trang rồi thử lại."
+REFUSALS = {  # why a request was refused before any page read it, by the description it was aborted with
+    "csrf": "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng tải lại trang rồi thử lại.",
+    "unstorable": "Nội dung gửi lên có ký tự không hợp lệ (ký tự NUL); hãy nhập lại.",
+}
 
 
 def create_portal_app(portal: PortalRuntime, transport: Transport, *, behind_proxy: bool = False) -> Flask:
@@ -106,6 +116,7 @@ def create_portal_app(portal: PortalRuntime, transport: Transport, *, behind_pro
         days_left=formats.days_left_text,
         event_name=event_name,
     )
+    app.before_request(refuse_unstorable_text)
     app.before_request(load_session)
     app.before_request(check_csrf)
     app.after_request(finish_response)
@@ -134,7 +145,7 @@ def _page_context() -> dict[str, Any]:
 
 def _http_error(error: HTTPException) -> tuple[str, int]:
     status = error.code or 500
-    message = CSRF_MESSAGE if error.description == "csrf" else ERROR_MESSAGES.get(status, "Đã có lỗi xảy ra.")
+    message = REFUSALS.get(error.description or "") or ERROR_MESSAGES.get(status, "Đã có lỗi xảy ra.")
     return render_template("error.html", status=status, message=message), status
 
 

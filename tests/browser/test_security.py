@@ -10,7 +10,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from services.portal.app import CSRF_MESSAGE, ERROR_MESSAGES
+from services.portal.app import ERROR_MESSAGES, REFUSALS
 from services.portal.demo import DEMO_PASSWORD
 from shared.settings import Settings
 from tests.browser.conftest import Site, shoot, sign_in
@@ -32,7 +32,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(pag
         page.get_by_role("button", name="Lưu bản nháp").click()
 
     assert posted.value.status == 400
-    expect(page.get_by_role("heading", level=1)).to_have_text(CSRF_MESSAGE)
+    expect(page.get_by_role("heading", level=1)).to_have_text(REFUSALS["csrf"])
     shoot(page, "security-01-csrf-refused")
     clerk = site.token("unit_clerk", "an-nhon", "Văn thư An Nhơn")
     assert site.api("GET", f"/intake/dossiers?campaign={CAMPAIGN}", clerk) == (200, [])  # no draft was made

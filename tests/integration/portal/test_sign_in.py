@@ -86,3 +86,17 @@ def test_after_sign_in_the_person_returns_to_the_page_they_asked_for_and_never_t
         "/sign-in", {"username": "vanthu.hoa-tan", "password": "thidua-2021", "next": "//evil.example/"}
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_nul_in_a_form_field_or_the_address_is_refused_before_any_page_reads_it(portal: Portal) -> None:
+    # PostgreSQL refuses the NUL character in text: looking the name up would fail as a 500 there.
+    visitor = portal.visitor()
+    visitor.open("/sign-in")
+
+    refused = visitor.post("/sign-in", {"username": "vanthu.hoa-tan\x00", "password": "x"})
+    in_address = visitor.client.get("/sign-in?next=/dossiers/%00")
+
+    for response in (refused, in_address):
+        assert response.status_code == 400
+        assert "ký tự không hợp lệ (ký tự NUL)" in response.get_data(as_text=True)
+    assert visitor.sign_in("vanthu.hoa-tan").status_code == 302
