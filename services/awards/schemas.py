@@ -59,9 +59,11 @@ class AmendmentIn(DecisionIn):
         seen: set[str] = set()
         twice: dict[int, dict[str, list[str]]] = {}
         for index, change in enumerate(changes):
-            if change["dossier_id"] in seen:
+            dossier_id = change.get("dossier_id")  # absent when it did not load: that error is reported already
+            if dossier_id in seen:
                 twice[index] = {"dossier_id": [_CHANGED_TWICE]}
-            seen.add(change["dossier_id"])
+            elif dossier_id is not None:
+                seen.add(dossier_id)
         if twice:
             raise ValidationError(twice)
 

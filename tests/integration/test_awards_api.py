@@ -692,6 +692,12 @@ def test_a_correction_is_a_new_amending_decision_and_the_first_stays_as_it_was(i
     twice = {**body, "changes": [*body["changes"], {"dossier_id": winner["dossier_id"], "granted": True}]}
     refused_twice = problem(h.client.post(url, json=twice, headers=member(h, CHAIR)), 400, "validation_failed")
     assert [e["code"] for e in refused_twice["errors"]["changes.2.dossier_id"]] == ["duplicate_dossier"]
+    unnamed = {**body, "changes": [{"granted": False}, {"dossier_id": 5, "granted": True}, *body["changes"]]}
+    refused_unnamed = problem(h.client.post(url, json=unnamed, headers=member(h, CHAIR)), 400, "validation_failed")
+    assert {field: [e["code"] for e in errors] for field, errors in refused_unnamed["errors"].items()} == {
+        "changes.0.dossier_id": ["required"],
+        "changes.1.dossier_id": ["invalid_string"],
+    }
     backdated = problem(
         h.client.post(url, json={**body, "decision_date": "2021-12-27"}, headers=member(h, CHAIR)),
         409,
