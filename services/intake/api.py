@@ -155,6 +155,8 @@ def edit_dossier(body: dict[str, Any], dossier_id: str) -> dict[str, Any]:
 @blueprint.response(201, DocumentOut)
 def upload_document(files: dict[str, Any], dossier_id: str, kind: str) -> Any:
     """Tải lên một tài liệu (PDF, DOCX, DOC, JPEG, PNG); a replacement keeps the earlier versions."""
+    if len(request.files.getlist("file")) > 1:  # one would be kept and the other silently dropped
+        raise validation_problem({"file": [FieldMessage("duplicate_document", "Mỗi lần chỉ nhận một tệp.")]}, "files")
     upload = files["file"]
     # One unit of work: the checks, keeping the file, then the document's row, committed once. Should another
     # writer change the dossier meanwhile, the version check refuses this one (409) and the kept bytes stay

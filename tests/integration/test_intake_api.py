@@ -631,6 +631,21 @@ def test_a_hostile_file_name_is_400_and_leaves_no_file(intake: Harness) -> None:
     assert intake.get(dossier_id)["document_history"] == []
 
 
+def test_two_files_for_one_document_are_400_and_leave_no_file(intake: Harness) -> None:
+    dossier_id = intake.create()["id"]
+
+    with leaves_no_file(intake):
+        answer = intake.client.put(
+            f"{DOSSIERS}/{dossier_id}/documents/to_trinh",
+            data={"file": [(io.BytesIO(PDF), "a.pdf"), (io.BytesIO(PNG), "b.png")]},
+            content_type="multipart/form-data",
+            headers=intake.headers(),
+        )
+
+    assert field_errors(answer) == {"file": ["duplicate_document"]}
+    assert intake.get(dossier_id)["document_history"] == []
+
+
 def test_an_unknown_document_kind_is_404_and_leaves_no_file(intake: Harness) -> None:
     dossier_id = intake.create()["id"]
 
