@@ -33,7 +33,7 @@ from shared.db import ConcurrentUpdate, database_ready, database_unreachable
 from shared.problems import FieldMessage, Problem, validation_problem
 from shared.service import ServiceRuntime
 from shared.statemachine import IllegalTransition, RuleViolation
-from shared.text import UNSTORABLE, storable, unstorable_fields
+from shared.text import UNSTORABLE, storable, unstorable_fields, unstorable_parameters
 
 log = logging.getLogger(__name__)
 
@@ -207,9 +207,9 @@ def _refuse_unstorable_addresses() -> None:
     here, before a route looks it up."""
     if not storable(request.path):
         raise validation_problem({"_schema": [UNSTORABLE]}, "path")
-    unstorable = {name: [UNSTORABLE] for name, value in request.args.items(multi=True) if not storable(name + value)}
+    unstorable = unstorable_parameters(request.args.items(multi=True))
     if unstorable:
-        raise validation_problem(unstorable, "query")
+        raise validation_problem({name: [UNSTORABLE] for name in unstorable}, "query")
 
 
 def _register_errors(app: Flask) -> None:

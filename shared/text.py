@@ -9,7 +9,7 @@ a ``Content-Disposition`` header.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from shared.problems import FieldMessage, Problem
 
@@ -36,6 +36,11 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def unstorable_parameters(parameters: Iterable[tuple[str, str]]) -> list[str]:
+    """The names of the parameters (a query's, a form's) whose name or value a database cannot hold."""
+    return [name for name, value in parameters if not (storable(name) and storable(value))]
 
 
 def unstorable_fields(value: object, path: str = "") -> Iterator[str]:

@@ -23,7 +23,7 @@ from services.portal.domain import Account
 from services.portal.handlers import live_session
 from services.portal.runtime import PortalRuntime
 from shared.auth import Principal
-from shared.text import storable
+from shared.text import storable, unstorable_parameters
 
 SESSION_COOKIE = "thidua_session"
 CSRF_COOKIE = "thidua_csrf"
@@ -79,7 +79,7 @@ def load_session() -> None:
 def refuse_unstorable_text() -> None:
     """A NUL in the address or in a form field, which no database holds, is refused before a page reads it."""
     fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
-    if not storable(request.path) or not all(storable(name + value) for name, value in fields):
+    if not storable(request.path) or unstorable_parameters(fields):
         abort(400, description="unstorable")
 
 

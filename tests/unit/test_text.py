@@ -4,7 +4,7 @@ import unicodedata
 import pytest
 
 from shared.problems import Problem
-from shared.text import safe_filename, storable, unstorable_fields
+from shared.text import safe_filename, storable, unstorable_fields, unstorable_parameters
 
 
 @pytest.mark.parametrize(
@@ -28,6 +28,13 @@ def test_unstorable_fields_names_each_bad_string_by_its_path() -> None:
     assert list(unstorable_fields(document)) == ["reason", "members.1.name", "_schema", "nested.deep.1"]
     assert list(unstorable_fields(json.loads('"\\u0000"'))) == ["_schema"]
     assert list(unstorable_fields(json.loads('{"a": ["x", 1, null, true, {"b": "😀"}]}'))) == []
+
+
+def test_unstorable_parameters_are_named_whichever_half_holds_the_character() -> None:
+    given = [("unit", "hoa-tan"), ("subject", "a\x00b"), ("sub\x00ject", "x"), ("unit", "\ud800"), ("q", "Lý do")]
+
+    assert unstorable_parameters(given) == ["subject", "sub\x00ject", "unit"]
+    assert unstorable_parameters([]) == []
 
 
 # --- safe_filename --------------------------------------------------------------------------------------------
